@@ -1,0 +1,176 @@
+#pragma once
+// The YAML configuration as plain structs with their defaults (DESIGN.md, "Configuration").
+// Loading and validation live in config_loader.h; nothing here does I/O.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/host_port.h"
+
+namespace switchyard::config {
+
+struct ZooKeeper {
+  std::string servers;  // connect string: "h1:2181,h2:2181/chroot"
+  uint32_t session_timeout_ms = 10000;
+};
+
+struct RouteMatch {
+  std::string host;                // exact Host (port ignored, case-insensitive); empty = any
+  std::string path_prefix = "/";   // the request target must start with it
+  // Header name (lower-cased at load) -> exact value; every one must match.
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+struct SplitTarget {
+  std::string cluster;
+  uint32_t weight = 0;
+};
+
+struct Route {
+  RouteMatch match;
+  std::string cluster;             // either cluster ...
+  std::vector<SplitTarget> split;  // ... or a weighted split between clusters
+};
+
+enum class ListenerProtocol { kHttp, kHttps, kTcp };
+
+struct Tls {
+  std::string certificate;  // PEM file, resolved relative to the config file
+  std::string private_key;
+};
+
+// Protection of the listener against bad or slow clients. Not in DESIGN.md's example: these are
+// the knobs nginx and HAProxy operators expect (client_header_timeout, large_client_header_buffers,
+// client_max_body_size, keepalive_timeout), with the same spirit of defaults.
+struct ListenerLimits {
+  uint32_t max_header_bytes = 65536;               // request line + headers; over it: 431
+  uint64_t max_body_bytes = 1ull << 30;            // request body; over it: 413 (0 = unlimited)
+  uint32_t header_timeout_ms = 10000;              // whole header must arrive within it: else 408
+  uint32_t idle_timeout_ms = 60000;                // keep-alive connection with no request: closed
+  uint32_t max_connections = 100000;               // per listener across workers
+};
+
+struct Listener {
+  std::string name;
+  HostPort address;
+  ListenerProtocol protocol = ListenerProtocol::kHttp;
+  std::optional<Tls> tls;
+  std::vector<Route> routes;  // http/https
+  std::string cluster;        // tcp
+  ListenerLimits limits;
+};
+
+enum class DiscoveryKind { kStatic, kFile, kServerSet };
+enum class ServerSetFormat { kServerSet, kCurator, kNerve };
+
+struct StaticInstance {
+  HostPort address;
+  double weight = 1.0;
+};
+
+struct Discovery {
+  DiscoveryKind kind = DiscoveryKind::kStatic;
+  std::vector<StaticInstance> static_instances;  // kStatic
+  std::string file;                              // kFile, resolved relative to the config file
+  std::string serverset;                         // kServerSet: ZooKeeper path
+  std::string endpoint;                          // named additionalEndpoint; empty = serviceEndpoint
+  ServerSetFormat format = ServerSetFormat::kServerSet;
+};
+
+enum class UpstreamProtocol { kHttp1, kH2c, kH2 };
+
+enum class LoadBalancerKind {
+  kRoundRobin,
+  kWeightedRoundRobin,
+  kLeastRequest,
+  kP2cEwma,
+  kRingHash,
+  kMaglev,
+};
+
+struct Retries {
+  uint32_t attempts = 2;  // extra tries after the first
+  // connect-failure | refused-stream | reset | "5xx" codes such as "503"
+  std::vector<std::string> on = {"connect-failure", "refused-stream", "reset"};
+  uint32_t budget_percent = 20;
+  uint32_t per_try_timeout_ms = 0;  // 0 = request_timeout_ms
+};
+
+struct HealthCheck {
+  std::string path = "/health";
+  uint32_t interval_ms = 1000;
+  uint32_t timeout_ms = 500;
+  uint32_t unhealthy_after = 3;
+  uint32_t healthy_after = 2;
+};
+
+struct OutlierDetection {
+  uint32_t consecutive_failures = 5;
+  uint32_t base_ejection_ms = 30000;
+  uint32_t max_ejected_percent = 50;
+};
+
+struct Cluster {
+  std::string name;
+  Discovery discovery;
+  UpstreamProtocol protocol = UpstreamProtocol::kHttp1;
+  LoadBalancerKind load_balancer = LoadBalancerKind::kRoundRobin;
+  std::string hash_on;  // header:NAME | cookie:NAME | source_ip
+  uint32_t slow_start_ms = 0;
+  uint32_t connect_timeout_ms = 250;
+  uint32_t request_timeout_ms = 15000;
+  uint32_t idle_timeout_ms = 60000;
+  uint32_t drain_timeout_ms = 30000;
+  uint32_t max_connections_per_instance = 1024;
+  Retries retries;
+  std::optional<HealthCheck> health_check;
+  OutlierDetection outlier_detection;
+  uint32_t panic_threshold_percent = 50;
+};
+
+struct Weights {
+  std::string zookeeper_path;  // "/switchyard/weights", or "serverset"
+};
+
+struct Admin {
+  HostPort address{"127.0.0.1", 9901};
+  std::string token_file;
+};
+
+enum class AccessLogFormat { kJson, kText };
+
+struct AccessLog {
+  std::string path;  // "-" = stdout; empty = off
+  AccessLogFormat format = AccessLogFormat::kJson;
+};
+
+struct Config {
+  std::string source_path;  // the file it was loaded from
+  std::optional<ZooKeeper> zookeeper;
+  uint32_t workers = 0;     // 0 = auto (number of cores)
+  std::vector<Listener> listeners;
+  std::vector<Cluster> clusters;
+  std::optional<Weights> weights;
+  Admin admin;
+  AccessLog access_log;
+
+  const Cluster* findCluster(std::string_view name) const {
+    for (const auto& c : clusters)
+      if (c.name == name) return &c;
+    return nullptr;
+  }
+};
+
+// Names as written in the YAML file, for `GET /config`, messages and metrics labels.
+const char* toString(ListenerProtocol p);
+const char* toString(DiscoveryKind k);
+const char* toString(ServerSetFormat f);
+const char* toString(UpstreamProtocol p);
+const char* toString(LoadBalancerKind k);
+const char* toString(AccessLogFormat f);
+
+}  // namespace switchyard::config

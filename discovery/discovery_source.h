@@ -1,0 +1,29 @@
+#pragma once
+// The extension point for discovery: static lists, files, ZooKeeper ServerSets.
+
+#include <functional>
+#include <string>
+
+#include "discovery/instance_set.h"
+
+namespace switchyard::discovery {
+
+class DiscoverySource {
+ public:
+  using UpdateCallback = std::function<void(InstanceSet)>;
+
+  virtual ~DiscoverySource() = default;
+
+  // Control thread only. Begins watching; `on_update` is called on the control thread with the
+  // whole resolved set each time it changes, and once after the first successful read (which
+  // makes ready() true). A source never calls back after stop() or destruction.
+  virtual void start(UpdateCallback on_update) = 0;
+  virtual void stop() = 0;
+
+  // True once the source has been read (and resolved) once.
+  virtual bool ready() const = 0;
+  // For logs and the admin API: "static", "file:/etc/x.yaml", "serverset:/aurora/...".
+  virtual std::string describe() const = 0;
+};
+
+}  // namespace switchyard::discovery

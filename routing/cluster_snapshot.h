@@ -1,0 +1,35 @@
+#pragma once
+// What a worker sees of a cluster: an immutable list of routable endpoints, built by the control
+// thread and shared read-only with every worker (std::shared_ptr<const ClusterSnapshot>).
+
+#include <boost/asio/ip/tcp.hpp>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "discovery/instance_set.h"
+
+namespace switchyard::routing {
+
+struct Endpoint {
+  std::string id;                         // announced "host:port": the instance's identity
+  boost::asio::ip::tcp::endpoint address; // where to connect
+  int32_t shard = -1;
+  double weight = 1.0;                    // effective weight; 0 = gets no new traffic
+};
+
+struct ClusterSnapshot {
+  std::shared_ptr<const config::Cluster> config;
+  uint32_t index = 0;                     // position of the cluster in the configuration
+  std::vector<Endpoint> endpoints;        // sorted by id
+  uint64_t version = 0;                   // increases with every publication of this cluster
+};
+
+// Control thread: turns a discovery result into a snapshot.
+std::shared_ptr<const ClusterSnapshot> buildClusterSnapshot(
+    std::shared_ptr<const config::Cluster> config, uint32_t index,
+    const discovery::InstanceSet& instances, uint64_t version);
+
+}  // namespace switchyard::routing
