@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Configures and builds Switchyard with CMake + Ninja (ccache on).
+#   scripts/build.sh [Debug|Release|RelWithDebInfo] [--sanitize]
+# Build dir: build/ (build-asan/ with --sanitize, ASan + UBSan); BUILD_DIR=... overrides it.
+# JOBS=... overrides the parallelism (default: every core).
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build_type=RelWithDebInfo
+sanitize=OFF
+for arg in "$@"; do
+  case "$arg" in
+    Debug | Release | RelWithDebInfo | MinSizeRel) build_type=$arg ;;
+    --sanitize) sanitize=ON ;;
+    -h | --help)
+      sed -n '2,5p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+      exit 0
+      ;;
+    *)
+      echo "build.sh: unknown argument '$arg' (want Debug|Release|RelWithDebInfo, --sanitize)" >&2
+      exit 2
+      ;;
+  esac
+done
+
+if [[ -z "${BUILD_DIR:-}" ]]; then
+  if [[ $sanitize == ON ]]; then BUILD_DIR=$root/build-asan; else BUILD_DIR=$root/build; fi
+fi
+
+launcher=()
+if command -v ccache >/dev/null; then launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi
+
+echo "build.sh: $build_type, sanitize=$sanitize, in $BUILD_DIR"
+cmake -S "$root" -B "$BUILD_DIR" -G Ninja \
+  -DCMAKE_BUILD_TYPE="$build_type" \
+  -DSWITCHYARD_SANITIZE="$sanitize" \
+  "${launcher[@]}"
+ninja -C "$BUILD_DIR" -j"${JOBS:-$(nproc)}"
