@@ -1,0 +1,22 @@
+#include "discovery/source_factory.h"
+
+#include "discovery/file_source.h"
+#include "discovery/static_source.h"
+
+namespace switchyard::discovery {
+
+std::unique_ptr<DiscoverySource> makeDiscoverySource(boost::asio::io_context& control,
+                                                     const config::Cluster& cluster) {
+  const config::Discovery& discovery = cluster.discovery;
+  switch (discovery.kind) {
+    case config::DiscoveryKind::kStatic:
+      return std::make_unique<StaticSource>(control, discovery.static_instances);
+    case config::DiscoveryKind::kFile:
+      return std::make_unique<FileSource>(control, discovery.file);
+    case config::DiscoveryKind::kServerSet:
+      return nullptr;
+  }
+  return nullptr;
+}
+
+}  // namespace switchyard::discovery
