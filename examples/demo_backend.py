@@ -60,6 +60,7 @@ def main() -> int:
     Handler.name = args.name
     Handler.quiet = not args.verbose
     ThreadingHTTPServer.daemon_threads = True
+    ThreadingHTTPServer.request_queue_size = 128  # socketserver's backlog of 5 drops SYNs under load
     try:
         server = ThreadingHTTPServer((args.host, args.port), Handler)
     except OSError as e:
