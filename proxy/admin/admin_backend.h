@@ -1,0 +1,27 @@
+#pragma once
+// What the admin API needs from the running gateway. Implemented by Server; every method is
+// called on the control thread.
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "proxy/stats.h"
+#include "routing/cluster_manager.h"
+
+namespace switchyard::proxy {
+
+class AdminBackend {
+ public:
+  virtual ~AdminBackend() = default;
+  virtual std::shared_ptr<const config::Config> config() const = 0;
+  virtual bool ready() const = 0;
+  virtual std::vector<routing::ClusterManager::ClusterStatus> clusterStatus() const = 0;
+  virtual std::shared_ptr<const routing::RoutingSnapshot> snapshot() const = 0;
+  // Asks every worker for its figures and calls `done` on the control thread with their sum.
+  virtual void collectStats(std::function<void(StatsReport)> done) = 0;
+};
+
+}  // namespace switchyard::proxy

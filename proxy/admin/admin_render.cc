@@ -1,0 +1,237 @@
+#include "proxy/admin/admin_render.h"
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+#include <set>
+
+namespace switchyard::proxy {
+
+namespace {
+
+constexpr const char* kClassLabels[] = {"none", "1xx", "2xx", "3xx", "4xx", "5xx"};
+
+// Label values are escaped as the exposition format requires.
+std::string esc(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    if (c == '\\' || c == '"') out.push_back('\\');
+    if (c == '\n') {
+      out.append("\\n");
+      continue;
+    }
+    out.push_back(c);
+  }
+  return out;
+}
+
+class Writer {
+ public:
+  void family(std::string_view name, std::string_view type, std::string_view help) {
+    fmt::format_to(out(), "# HELP switchyard_{} {}\n# TYPE switchyard_{} {}\n", name, help, name,
+                   type);
+  }
+  template <class V>
+  void sample(std::string_view name, std::string_view labels, V value) {
+    if (labels.empty())
+      fmt::format_to(out(), "switchyard_{} {}\n", name, value);
+    else
+      fmt::format_to(out(), "switchyard_{}{{{}}} {}\n", name, labels, value);
+  }
+  void histogram(std::string_view name, const std::string& labels, const LatencyHistogram& h) {
+    uint64_t cumulative = 0;
+    const std::string sep = labels.empty() ? "" : ",";
+    for (size_t i = 0; i < h.buckets.size(); ++i) {
+      cumulative += h.buckets[i];
+      const std::string le = i < LatencyHistogram::kBoundsMs.size()
+                                 ? fmt::format("{}", LatencyHistogram::kBoundsMs[i] / 1000.0)
+                                 : "+Inf";
+      fmt::format_to(out(), "switchyard_{}_bucket{{{}{}le=\"{}\"}} {}\n", name, labels, sep, le,
+                     cumulative);
+    }
+    sample(std::string(name) + "_sum", labels, h.sum_seconds);
+    sample(std::string(name) + "_count", labels, h.count);
+  }
+  std::string take() { return std::move(s_); }
+
+ private:
+  std::back_insert_iterator<std::string> out() { return std::back_inserter(s_); }
+  std::string s_;
+};
+
+const ClusterStats* findClusterStats(const AdminView& v, const std::string& name) {
+  auto it = v.stats->clusters.find(name);
+  return it == v.stats->clusters.end() ? nullptr : &it->second;
+}
+
+}  // namespace
+
+std::string renderPrometheus(const AdminView& v) {
+  Writer w;
+  w.family("ready", "gauge", "1 once every discovery source has been read once");
+  w.sample("ready", "", v.ready ? 1 : 0);
+  w.family("uptime_seconds", "gauge", "Seconds since the gateway started");
+  w.sample("uptime_seconds", "", v.uptime_seconds);
+
+  const auto& listeners = v.config->listeners;
+  auto listenerLabel = [&](size_t i) {
+    return fmt::format("listener=\"{}\"", esc(i < listeners.size() ? listeners[i].name : "?"));
+  };
+  w.family("downstream_requests_total", "counter", "Requests answered, by status class");
+  for (size_t i = 0; i < v.stats->listeners.size(); ++i)
+    for (size_t c = 0; c < 6; ++c)
+      w.sample("downstream_requests_total",
+               fmt::format("{},code_class=\"{}\"", listenerLabel(i), kClassLabels[c]),
+               v.stats->listeners[i].requests.by_class[c]);
+  w.family("downstream_request_duration_seconds", "histogram",
+           "Time from the first byte of a request to the end of its answer");
+  for (size_t i = 0; i < v.stats->listeners.size(); ++i)
+    w.histogram("downstream_request_duration_seconds", listenerLabel(i),
+                v.stats->listeners[i].latency);
+  w.family("downstream_connections_open", "gauge", "Client connections open");
+  for (size_t i = 0; i < v.stats->listeners.size(); ++i)
+    w.sample("downstream_connections_open", listenerLabel(i),
+             v.stats->listeners[i].connections_open);
+  w.family("downstream_connections_total", "counter", "Client connections accepted");
+  for (size_t i = 0; i < v.stats->listeners.size(); ++i)
+    w.sample("downstream_connections_total", listenerLabel(i),
+             v.stats->listeners[i].connections_accepted);
+  w.family("errors_total", "counter", "Answers of the gateway's own, by x-switchyard-error cause");
+  for (size_t i = 0; i < v.stats->listeners.size(); ++i)
+    for (const auto& [cause, n] : v.stats->listeners[i].errors)
+      w.sample("errors_total", fmt::format("{},cause=\"{}\"", listenerLabel(i), esc(cause)), n);
+
+  w.family("cluster_instances", "gauge", "Routable instances per cluster");
+  if (v.snapshot)
+    for (const auto& c : v.snapshot->clusters)
+      if (c)
+        w.sample("cluster_instances", fmt::format("cluster=\"{}\"", esc(c->config->name)),
+                 c->endpoints.size());
+  w.family("cluster_no_instance_total", "counter", "Requests answered 503: no instance available");
+  w.family("cluster_retries_total", "counter", "Requests moved to another try");
+  for (const auto& [name, c] : v.stats->clusters) {
+    w.sample("cluster_no_instance_total", fmt::format("cluster=\"{}\"", esc(name)), c.no_instance);
+    w.sample("cluster_retries_total", fmt::format("cluster=\"{}\"", esc(name)), c.retries);
+  }
+
+  auto instLabel = [](const std::string& cluster, const std::string& id) {
+    return fmt::format("cluster=\"{}\",instance=\"{}\"", esc(cluster), esc(id));
+  };
+  w.family("upstream_requests_total", "counter", "Upstream responses, by status class");
+  for (const auto& [name, c] : v.stats->clusters)
+    for (const auto& [id, s] : c.instances)
+      for (size_t k = 1; k < 6; ++k)
+        w.sample("upstream_requests_total",
+                 fmt::format("{},code_class=\"{}\"", instLabel(name, id), kClassLabels[k]),
+                 s.responses.by_class[k]);
+  w.family("upstream_request_duration_seconds", "histogram", "Upstream response times");
+  for (const auto& [name, c] : v.stats->clusters)
+    for (const auto& [id, s] : c.instances)
+      w.histogram("upstream_request_duration_seconds", instLabel(name, id), s.latency);
+  w.family("upstream_connects_total", "counter", "Upstream connections attempted");
+  w.family("upstream_connect_failures_total", "counter", "Upstream connections that failed");
+  w.family("upstream_connections_open", "gauge", "Upstream connections open (busy or idle)");
+  w.family("upstream_in_flight", "gauge", "Requests in flight to the instance");
+  for (const auto& [name, c] : v.stats->clusters)
+    for (const auto& [id, s] : c.instances) {
+      const auto l = instLabel(name, id);
+      w.sample("upstream_connects_total", l, s.connects);
+      w.sample("upstream_connect_failures_total", l, s.connect_failures);
+      w.sample("upstream_connections_open", l, s.connections_open);
+      w.sample("upstream_in_flight", l, s.in_flight);
+    }
+  return w.take();
+}
+
+std::string renderClustersJson(const AdminView& v) {
+  nlohmann::json out = nlohmann::json::object();
+  out["ready"] = v.ready;
+  auto& clusters = out["clusters"] = nlohmann::json::array();
+  for (const auto& status : *v.clusters) {
+    nlohmann::json c;
+    c["name"] = status.name;
+    c["discovery"] = status.source;
+    c["ready"] = status.ready;
+    const auto* cs = findClusterStats(v, status.name);
+    const routing::ClusterSnapshot* snap = nullptr;
+    if (v.snapshot)
+      for (const auto& s : v.snapshot->clusters)
+        if (s && s->config->name == status.name) snap = s.get();
+    if (snap) c["load_balancer"] = config::toString(snap->config->load_balancer);
+    c["no_instance"] = cs ? cs->no_instance : 0;
+    c["retries"] = cs ? cs->retries : 0;
+    auto& instances = c["instances"] = nlohmann::json::array();
+    auto describe = [&](const std::string& id, const InstanceStats* s, bool routable,
+                        double weight, int32_t shard) {
+      nlohmann::json i;
+      i["address"] = id;
+      if (shard >= 0) i["shard"] = shard;
+      i["weight"] = weight;
+      i["status"] = routable ? "alive" : "draining";
+      i["draining"] = !routable;
+      i["in_flight"] = s ? s->in_flight : 0;
+      i["connections"] = s ? s->connections_open : 0;
+      i["requests"] = s ? s->responses.total() : 0;
+      i["errors_5xx"] = s ? s->responses.by_class[5] : 0;
+      i["connect_failures"] = s ? s->connect_failures : 0;
+      i["latency_p50_ms"] = s ? s->latency.quantileMs(0.5) : 0;
+      i["latency_p99_ms"] = s ? s->latency.quantileMs(0.99) : 0;
+      instances.push_back(std::move(i));
+    };
+    std::set<std::string> seen;
+    if (snap)
+      for (const auto& ep : snap->endpoints) {
+        const InstanceStats* s = nullptr;
+        if (cs)
+          if (auto it = cs->instances.find(ep.id); it != cs->instances.end()) s = &it->second;
+        describe(ep.id, s, true, ep.weight, ep.shard);
+        seen.insert(ep.id);
+      }
+    if (cs)
+      for (const auto& [id, s] : cs->instances)
+        if (!seen.count(id) && id != "(departed)" && (s.in_flight > 0 || s.connections_open > 0))
+          describe(id, &s, false, 0, s.shard);
+    clusters.push_back(std::move(c));
+  }
+  return out.dump(2) + "\n";
+}
+
+std::string renderLivePage(const AdminView& v) {
+  std::string html =
+      "<!doctype html><html><head><meta charset=\"utf-8\"><title>Switchyard</title>"
+      "<meta http-equiv=\"refresh\" content=\"2\">"
+      "<style>body{font:14px system-ui,sans-serif;margin:2em;color:#222}"
+      "table{border-collapse:collapse;margin-bottom:2em}td,th{padding:4px 10px;border-bottom:1px "
+      "solid #ddd;text-align:right}th{background:#f4f4f4}td:first-child,th:first-child{text-align:"
+      "left}.draining{color:#a60}.ok{color:#080}.bad{color:#c00}</style></head><body>";
+  html += fmt::format("<h1>Switchyard</h1><p>{} &middot; up {:.0f} s</p>",
+                      v.ready ? "<span class=ok>ready</span>" : "<span class=bad>not ready</span>",
+                      v.uptime_seconds);
+  auto json = nlohmann::json::parse(renderClustersJson(v));
+  for (const auto& c : json["clusters"]) {
+    html += fmt::format("<h2>{}</h2><p>{} &middot; {} &middot; {}</p>", c["name"].get<std::string>(),
+                        c["discovery"].get<std::string>(),
+                        c.value("load_balancer", std::string("")),
+                        c["ready"].get<bool>() ? "read" : "waiting for discovery");
+    html += "<table><tr><th>instance</th><th>shard</th><th>status</th><th>weight</th>"
+            "<th>in flight</th><th>connections</th><th>requests</th><th>5xx</th>"
+            "<th>connect failures</th><th>p50 ms</th><th>p99 ms</th></tr>";
+    for (const auto& i : c["instances"]) {
+      const std::string status = i["status"];
+      html += fmt::format(
+          "<tr><td>{}</td><td>{}</td><td class={}>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}"
+          "</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+          i["address"].get<std::string>(), i.contains("shard") ? i["shard"].dump() : "-",
+          status == "alive" ? "ok" : "draining", status, i["weight"].dump(),
+          i["in_flight"].dump(), i["connections"].dump(), i["requests"].dump(),
+          i["errors_5xx"].dump(), i["connect_failures"].dump(), i["latency_p50_ms"].dump(),
+          i["latency_p99_ms"].dump());
+    }
+    html += "</table>";
+  }
+  html += "</body></html>\n";
+  return html;
+}
+
+}  // namespace switchyard::proxy

@@ -1,0 +1,57 @@
+#pragma once
+// A worker's view of one cluster: the snapshot it routes on, an UpstreamHost per endpoint (with
+// its pool and figures), the worker's own load-balancer state, and the hosts that left the set
+// but still drain requests. Worker thread only.
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/random.h"
+#include "common/time_source.h"
+#include "proxy/stats.h"
+#include "proxy/upstream_host.h"
+#include "routing/cluster_snapshot.h"
+#include "routing/load_balancer.h"
+
+namespace switchyard::proxy {
+
+class ClusterRuntime {
+ public:
+  ClusterRuntime(std::shared_ptr<const routing::ClusterSnapshot> snapshot, Random& random,
+                 const TimeSource& time);
+
+  // Swaps in a new snapshot of the same cluster: hosts that stay keep their pools and figures,
+  // new ones are added, missing ones depart (drain).
+  void update(std::shared_ptr<const routing::ClusterSnapshot> snapshot);
+
+  const routing::ClusterSnapshot& snapshot() const { return *snapshot_; }
+  const config::Cluster& config() const { return *snapshot_->config; }
+  const std::string& name() const { return snapshot_->config->name; }
+
+  // A host to send a request to, or null when none can take it. `exclude` avoids one host
+  // (the one that just failed) when another exists.
+  std::shared_ptr<UpstreamHost> pick(const UpstreamHost* exclude = nullptr);
+
+  // Periodic upkeep: closes idle connections older than the cluster's idle timeout and forgets
+  // departed hosts that have nothing left in flight.
+  void tick(TimePoint now);
+  // Closes every idle pooled connection (the gateway is shutting down).
+  void closeIdle();
+
+  void addStats(ClusterStats& out) const;
+
+  uint64_t no_instance = 0;
+  uint64_t retries = 0;
+
+ private:
+  std::shared_ptr<const routing::ClusterSnapshot> snapshot_;
+  std::vector<std::shared_ptr<UpstreamHost>> hosts_;  // parallel to snapshot_->endpoints
+  std::unique_ptr<routing::LoadBalancer> lb_;
+  std::map<std::string, std::shared_ptr<UpstreamHost>> departed_;
+  // Figures of hosts forgotten after draining, so cluster totals never go backwards.
+  InstanceStats retired_;
+};
+
+}  // namespace switchyard::proxy

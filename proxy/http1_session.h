@@ -1,0 +1,157 @@
+#pragma once
+// One client connection speaking HTTP/1.1, on one worker, for its whole life: it reads requests,
+// routes each, relays it to an upstream connection taken from the instance's pool and relays the
+// response back, streaming bodies both ways without holding them. Requests on a connection are
+// answered one at a time, in order (pipelined requests wait in the input buffer).
+//
+// Per exchange two pumps run at once: request (client -> upstream: head, then body) and response
+// (upstream -> client: interim 1xx, head, body). The exchange ends when both are done. Every step
+// has a deadline, enforced by the worker's tick rather than a timer per operation.
+//
+// States (State below) and their transitions:
+//   kIdle --bytes--> kReadingHead --head--> kConnecting --connected--> kExchanging
+//   kExchanging --done, keep-alive--> kIdle | --101--> kTunnel | --done, close--> kClosed
+//   any --our own error answer--> kWritingError --> kIdle or kClosed
+//   kConnecting --connect failure--> kConnecting (another instance, within retries) or error
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <list>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/time_source.h"
+#include "proxy/http1_head_writer.h"
+#include "proxy/http1_parser.h"
+#include "config/config.h"
+#include "proxy/upstream_host.h"
+
+namespace switchyard::proxy {
+
+class Worker;
+class ClusterRuntime;
+struct ListenerStats;
+
+class Http1Session : public std::enable_shared_from_this<Http1Session> {
+ public:
+  Http1Session(Worker& worker, uint32_t listener_index, boost::asio::ip::tcp::socket socket);
+  ~Http1Session();
+
+  void start();
+  // The gateway drains: an idle connection closes now, a busy one after its response.
+  void drain();
+  // The worker's tick: acts when the current step's deadline has passed.
+  void checkDeadline(TimePoint now);
+  // Closes both sides at once.
+  void abort();
+
+ private:
+  enum class State {
+    kIdle,          // keep-alive: waiting for the first byte of a request
+    kReadingHead,   // part of a request head has arrived
+    kConnecting,    // an upstream connection is being made (or retried elsewhere)
+    kExchanging,    // request and response are being relayed
+    kWritingError,  // the gateway's own answer is being written
+    kTunnel,        // after 101 Switching Protocols: bytes both ways
+    kClosing,       // lingering close: our side is shut, unread client bytes are discarded
+    kClosed,
+  };
+
+  const config::Listener& listener() const;
+
+  // Client side.
+  void readClient();
+  void onClientRead(boost::system::error_code ec, std::size_t n);
+  void beginRequest();
+  void parseHead();
+  void handleRequest(std::size_t head_bytes);
+  void sendError(unsigned status, std::string_view cause, std::string_view detail, bool close);
+  void completeRequest();  // counts the request and writes its access-log line
+  void nextRequest();
+  void closeClient();
+
+  // Upstream side.
+  void pickAndConnect();
+  void onConnected(boost::system::error_code ec, uint64_t gen);
+  void onUpstreamFailure(boost::system::error_code ec, bool connect_phase);
+  void dropUpstream();
+  void pumpRequest();
+  void onRequestWritten(boost::system::error_code ec, uint64_t gen);
+  void onRequestSent();
+  void readUpstream();
+  void onUpstreamRead(boost::system::error_code ec, std::size_t n, uint64_t gen);
+  void relayResponse();
+  void afterResponseWrite();
+  void onResponseDone();
+  void finishExchange();
+
+  // Upgrade (WebSocket): after a 101, bytes flow both ways until both sides have closed.
+  void startTunnel();
+  void tunnelFlush(bool client_to_upstream);
+  void tunnelRead(bool client_to_upstream);
+
+  void setDeadline(uint32_t ms);
+
+  Worker& worker_;
+  const uint32_t listener_index_;
+  ListenerStats& stats_;
+  boost::asio::ip::tcp::socket client_;
+  std::string client_ip_;
+  std::list<Http1Session*>::iterator registration_;
+  State state_ = State::kIdle;
+  TimePoint deadline_ = TimePoint::max();
+  bool draining_ = false;
+
+  // Request side.
+  boost::beast::flat_buffer in_;
+  ParseEvents req_;
+  std::optional<RequestParser> req_parser_;
+  std::string up_head_;      // the request head for the upstream
+  std::string req_framing_;  // chunk header for the body piece being written
+  std::string req_tail_;     // chunk end, last chunk and trailers
+  std::vector<boost::asio::const_buffer> req_bufs_;
+  std::size_t req_consume_ = 0;  // input bytes the in-flight upstream write covers
+  bool req_head_sent_ = false;
+  bool request_done_ = false;
+  bool client_reading_ = false;
+  bool head_request_ = false;
+  bool keep_alive_ = true;  // the connection may carry another request after this one
+  bool upgrade_ = false;
+  bool idempotent_ = false;
+  bool has_body_ = false;
+  int client_version_ = 11;
+  std::string method_;  // copies for the access log (the head's views die early)
+  std::string target_;
+  TimePoint started_{};
+
+  // Upstream side.
+  ClusterRuntime* cluster_ = nullptr;
+  std::shared_ptr<UpstreamHost> host_;
+  const UpstreamHost* excluded_ = nullptr;  // the host whose connect just failed
+  std::unique_ptr<UpstreamConnection> up_;
+  uint64_t up_gen_ = 0;  // bumped when up_ changes, so stale handlers know to stop
+  bool counted_in_flight_ = false;
+  uint32_t attempts_ = 0;
+  ParseEvents resp_;
+  std::optional<ResponseParser> resp_parser_;
+  std::string resp_out_;      // response head for the client
+  std::string resp_framing_;  // chunk header
+  std::string resp_tail_;     // chunk end, last chunk and trailers
+  std::vector<boost::asio::const_buffer> resp_bufs_;
+  std::size_t resp_consume_ = 0;
+  ResponseFraming framing_ = ResponseFraming::kNone;
+  bool head_relayed_ = false;
+  bool interim_ = false;           // a 1xx is being relayed
+  bool response_started_ = false;  // bytes of the final response went to the client
+  bool response_done_ = false;
+  bool upstream_eof_ = false;
+  int tunnel_open_ = 0;  // directions of the tunnel still open
+  unsigned final_status_ = 0;
+  uint64_t bytes_sent_ = 0;
+  std::string error_cause_;
+  std::string error_out_;
+};
+
+}  // namespace switchyard::proxy

@@ -1,0 +1,75 @@
+// The switchyard binary: `serve`, `check` (and, in later issues, `announce` and `ctl`).
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <iostream>
+
+#include "config/config_loader.h"
+#include "proxy/server.h"
+
+#ifndef SWITCHYARD_VERSION
+#define SWITCHYARD_VERSION "dev"
+#endif
+
+namespace {
+
+using namespace switchyard;
+
+// Prints every error of the file; true when there is none.
+bool reportErrors(const config::LoadResult& loaded) {
+  for (const auto& e : loaded.errors) std::cerr << e.str() << "\n";
+  if (!loaded.ok())
+    std::cerr << loaded.errors.size() << " error(s) in " << loaded.errors.front().file << "\n";
+  return loaded.ok();
+}
+
+int runCheck(const std::string& path) {
+  auto loaded = config::loadConfigFile(path);
+  if (!reportErrors(loaded)) return 1;
+  std::cout << path << ": OK (" << loaded.config.listeners.size() << " listener(s), "
+            << loaded.config.clusters.size() << " cluster(s))\n";
+  return 0;
+}
+
+int runServe(const std::string& path) {
+  auto loaded = config::loadConfigFile(path);
+  if (!reportErrors(loaded)) {
+    std::cerr << "switchyard: refusing to start with an invalid configuration\n";
+    return 1;
+  }
+  // Signals are handled by the control thread's signal_set; block them in every thread so
+  // that none is delivered to a worker by default action first.
+  std::signal(SIGPIPE, SIG_IGN);
+  proxy::Server server(std::make_shared<const config::Config>(std::move(loaded.config)));
+  auto bound = server.bind();
+  if (!bound) {
+    spdlog::error("{}", bound.error().message);
+    return 1;
+  }
+  return server.run();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  spdlog::set_default_logger(spdlog::stderr_color_mt("switchyard"));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+
+  CLI::App app{"Switchyard: a service-discovery and load-balancing HTTP gateway", "switchyard"};
+  app.set_version_flag("--version", std::string("switchyard ") + SWITCHYARD_VERSION);
+  app.require_subcommand(1);
+
+  std::string config_path;
+  auto* serve = app.add_subcommand("serve", "Run the gateway (SIGHUP reloads, SIGTERM drains)");
+  serve->add_option("--config,-c", config_path, "YAML configuration file")->required();
+  auto* check = app.add_subcommand("check", "Validate a configuration file and print every error");
+  check->add_option("--config,-c", config_path, "YAML configuration file")->required();
+
+  CLI11_PARSE(app, argc, argv);
+  if (serve->parsed()) return runServe(config_path);
+  if (check->parsed()) return runCheck(config_path);
+  return 2;
+}

@@ -1,0 +1,218 @@
+#include "proxy/server.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/ip/address.hpp>
+#include <thread>
+
+#include "config/config_loader.h"
+#include "discovery/source_factory.h"
+#include "proxy/access_log.h"
+
+namespace switchyard::proxy {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+
+namespace {
+
+Result<tcp::acceptor> openReusePort(asio::io_context& ctx, const HostPort& address) {
+  error_code ec;
+  std::string host = address.host;
+  if (host == "localhost") host = "127.0.0.1";
+  if (host == "*") host = "0.0.0.0";
+  auto ip = asio::ip::make_address(host, ec);
+  if (ec) return makeError("listener address " + address.str() + ": not an IP address");
+  tcp::endpoint ep(ip, address.port);
+  tcp::acceptor a(ctx);
+  a.open(ep.protocol(), ec);
+  if (!ec) a.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) {
+    // Every worker binds the same address; the kernel spreads new connections between them.
+    int one = 1;
+    if (::setsockopt(a.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
+      ec = error_code(errno, boost::system::system_category());
+  }
+  if (!ec) a.bind(ep, ec);
+  if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return makeError("cannot listen on " + address.str() + ": " + ec.message());
+  return a;
+}
+
+uint32_t workerCount(const config::Config& c) {
+  if (c.workers > 0) return c.workers;
+  const unsigned n = std::thread::hardware_concurrency();
+  return n ? n : 1;
+}
+
+}  // namespace
+
+Server::Server(std::shared_ptr<const config::Config> config) : config_(std::move(config)) {
+  if (!config_->access_log.path.empty()) {
+    access_log_ = std::make_unique<AccessLogSink>(config_->access_log.path,
+                                                  config_->access_log.format);
+    if (!access_log_->ok())
+      spdlog::error("access log {}: cannot open; requests are not logged",
+                    config_->access_log.path);
+  }
+  const uint32_t n = workerCount(*config_);
+  for (uint32_t i = 0; i < n; ++i)
+    workers_.push_back(std::make_unique<Worker>(i, access_log_ ? access_log_.get() : nullptr));
+  clusters_ = std::make_unique<routing::ClusterManager>(
+      control_,
+      [this](const config::Cluster& c) { return discovery::makeDiscoverySource(control_, c); },
+      [this](std::shared_ptr<const routing::RoutingSnapshot> s) { publish(std::move(s)); });
+}
+
+Server::~Server() {
+  for (auto& w : workers_) w->context().stop();
+  for (auto& w : workers_) w->join();
+}
+
+Result<bool> Server::bind() {
+  for (uint32_t li = 0; li < config_->listeners.size(); ++li) {
+    const auto& l = config_->listeners[li];
+    if (l.protocol != config::ListenerProtocol::kHttp)
+      return makeError("listener \"" + l.name + "\": protocol " + config::toString(l.protocol) +
+                       " is not supported yet (only http)");
+    for (auto& w : workers_) {
+      auto a = openReusePort(w->context(), l.address);
+      if (!a) return a.error();
+      w->addAcceptor(li, std::move(a.value()));
+    }
+  }
+  auto admin = admin_.start(config_->admin.address);
+  if (!admin) return admin.error();
+  admin_endpoint_ = admin.value();
+  return true;
+}
+
+int Server::run() {
+  // The first snapshot is given to every worker before its thread starts, so that no
+  // connection is accepted without routes.
+  clusters_->apply(config_);
+  for (auto& w : workers_) w->applySnapshot(clusters_->current());
+  for (auto& w : workers_) w->start();
+  spdlog::info("switchyard serving: {} worker(s), {} listener(s), admin on {}:{}", workers_.size(),
+               config_->listeners.size(), admin_endpoint_.address().to_string(),
+               admin_endpoint_.port());
+  for (const auto& l : config_->listeners)
+    spdlog::info("listener {} on {}", l.name, l.address.str());
+  signals_.add(SIGTERM);
+  signals_.add(SIGINT);
+  signals_.add(SIGHUP);
+  waitSignal();
+  control_.run();
+  for (auto& w : workers_) w->join();
+  spdlog::info("switchyard stopped");
+  return 0;
+}
+
+void Server::publish(std::shared_ptr<const routing::RoutingSnapshot> snapshot) {
+  for (auto& w : workers_) {
+    Worker* worker = w.get();
+    worker->post([worker, snapshot] { worker->applySnapshot(snapshot); });
+  }
+}
+
+void Server::collectStats(std::function<void(StatsReport)> done) {
+  struct Gather {
+    StatsReport sum;
+    size_t pending;
+    std::function<void(StatsReport)> done;
+  };
+  auto g = std::make_shared<Gather>(Gather{{}, workers_.size(), std::move(done)});
+  for (auto& w : workers_) {
+    Worker* worker = w.get();
+    worker->post([this, worker, g] {
+      auto report = worker->collectStats();
+      asio::post(control_, [g, report = std::move(report)] {
+        g->sum.merge(report);
+        if (--g->pending == 0) g->done(std::move(g->sum));
+      });
+    });
+  }
+}
+
+void Server::waitSignal() {
+  signals_.async_wait([this](error_code ec, int sig) {
+    if (ec) return;
+    if (sig == SIGHUP) {
+      reload();
+      return waitSignal();
+    }
+    if (shutting_down_) {
+      spdlog::warn("second signal: closing every connection now");
+      for (auto& w : workers_) {
+        Worker* worker = w.get();
+        worker->post([worker] { worker->closeAll(); });
+      }
+      return;
+    }
+    shutdown();
+    waitSignal();
+  });
+}
+
+void Server::reload() {
+  spdlog::info("SIGHUP: reloading {}", config_->source_path);
+  auto loaded = config::loadConfigFile(config_->source_path);
+  if (!loaded.ok()) {
+    for (const auto& e : loaded.errors) spdlog::error("{}", e.str());
+    spdlog::error("reload refused: the file has {} error(s); the running configuration stays",
+                  loaded.errors.size());
+    return;
+  }
+  auto next = std::make_shared<const config::Config>(std::move(loaded.config));
+  // Listeners are bound once at start; changing them needs a restart (said, not ignored).
+  bool same_listeners = next->listeners.size() == config_->listeners.size();
+  for (size_t i = 0; same_listeners && i < next->listeners.size(); ++i)
+    same_listeners = next->listeners[i].name == config_->listeners[i].name &&
+                     next->listeners[i].address == config_->listeners[i].address &&
+                     next->listeners[i].protocol == config_->listeners[i].protocol;
+  if (!same_listeners) {
+    spdlog::error("reload refused: listeners (names, addresses, protocols) changed; restart to "
+                  "apply that");
+    return;
+  }
+  config_ = next;
+  clusters_->apply(config_);
+  spdlog::info("reload applied: {} cluster(s)", config_->clusters.size());
+}
+
+void Server::shutdown() {
+  shutting_down_ = true;
+  uint32_t grace_ms = 0;
+  for (const auto& c : config_->clusters) grace_ms = std::max(grace_ms, c.drain_timeout_ms);
+  if (grace_ms == 0) grace_ms = 30000;
+  spdlog::info("draining: no new connections; finishing requests in flight (at most {} ms)",
+               grace_ms);
+  admin_.stop();
+  clusters_->stop();
+  for (auto& w : workers_) {
+    Worker* worker = w.get();
+    worker->post([this, worker] {
+      worker->drain([this] {
+        asio::post(control_, [this] {
+          if (++workers_drained_ == workers_.size()) {
+            shutdown_timer_.cancel();
+            signals_.cancel();
+            control_.stop();
+          }
+        });
+      });
+    });
+  }
+  shutdown_timer_.expires_after(std::chrono::milliseconds(grace_ms));
+  shutdown_timer_.async_wait([this](error_code ec) {
+    if (ec) return;
+    spdlog::warn("drain timeout: closing the connections still open");
+    for (auto& w : workers_) {
+      Worker* worker = w.get();
+      worker->post([worker] { worker->closeAll(); });
+    }
+  });
+}
+
+}  // namespace switchyard::proxy

@@ -1,0 +1,64 @@
+#pragma once
+// The running gateway: the control thread (discovery, configuration, admin API, signals) and
+// the workers. Owns everything; no globals.
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "proxy/admin/admin_backend.h"
+#include "proxy/admin/admin_server.h"
+#include "proxy/worker.h"
+#include "routing/cluster_manager.h"
+
+namespace switchyard::proxy {
+
+class AccessLogSink;
+
+class Server final : public AdminBackend {
+ public:
+  explicit Server(std::shared_ptr<const config::Config> config);
+  ~Server() override;
+
+  // Binds every listener on every worker and the admin address; the error says what failed.
+  Result<bool> bind();
+  // Runs until SIGTERM/SIGINT has drained the gateway. Returns the process exit code.
+  int run();
+  // The bound admin endpoint (after bind()).
+  boost::asio::ip::tcp::endpoint adminEndpoint() const { return admin_endpoint_; }
+
+  // AdminBackend (control thread).
+  std::shared_ptr<const config::Config> config() const override { return config_; }
+  bool ready() const override { return clusters_->ready(); }
+  std::vector<routing::ClusterManager::ClusterStatus> clusterStatus() const override {
+    return clusters_->status();
+  }
+  std::shared_ptr<const routing::RoutingSnapshot> snapshot() const override {
+    return clusters_->current();
+  }
+  void collectStats(std::function<void(StatsReport)> done) override;
+
+ private:
+  void publish(std::shared_ptr<const routing::RoutingSnapshot> snapshot);
+  void waitSignal();
+  void reload();
+  void shutdown();
+
+  std::shared_ptr<const config::Config> config_;
+  boost::asio::io_context control_{1};
+  boost::asio::signal_set signals_{control_};
+  boost::asio::steady_timer shutdown_timer_{control_};
+  std::unique_ptr<AccessLogSink> access_log_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::unique_ptr<routing::ClusterManager> clusters_;
+  AdminServer admin_{control_, *this};
+  boost::asio::ip::tcp::endpoint admin_endpoint_;
+  bool shutting_down_ = false;
+  size_t workers_drained_ = 0;
+};
+
+}  // namespace switchyard::proxy

@@ -1,0 +1,51 @@
+#include "proxy/stats.h"
+
+namespace switchyard::proxy {
+
+double LatencyHistogram::quantileMs(double q) const {
+  if (count == 0) return 0;
+  const double want = q * static_cast<double>(count);
+  uint64_t seen = 0;
+  for (size_t i = 0; i < buckets.size(); ++i) {
+    seen += buckets[i];
+    if (static_cast<double>(seen) >= want)
+      return i < kBoundsMs.size() ? kBoundsMs[i] : kBoundsMs.back();
+  }
+  return kBoundsMs.back();
+}
+
+void ListenerStats::merge(const ListenerStats& o) {
+  requests.merge(o.requests);
+  latency.merge(o.latency);
+  connections_accepted += o.connections_accepted;
+  connections_open += o.connections_open;
+  for (const auto& [cause, n] : o.errors) errors[cause] += n;
+}
+
+void InstanceStats::merge(const InstanceStats& o) {
+  responses.merge(o.responses);
+  latency.merge(o.latency);
+  connects += o.connects;
+  connect_failures += o.connect_failures;
+  connections_open += o.connections_open;
+  in_flight += o.in_flight;
+  departed = departed && o.departed;
+  if (shard < 0) shard = o.shard;
+}
+
+void ClusterStats::merge(const ClusterStats& o) {
+  no_instance += o.no_instance;
+  retries += o.retries;
+  for (const auto& [id, s] : o.instances) {
+    auto [it, inserted] = instances.try_emplace(id, s);
+    if (!inserted) it->second.merge(s);
+  }
+}
+
+void StatsReport::merge(const StatsReport& o) {
+  if (listeners.size() < o.listeners.size()) listeners.resize(o.listeners.size());
+  for (size_t i = 0; i < o.listeners.size(); ++i) listeners[i].merge(o.listeners[i]);
+  for (const auto& [name, c] : o.clusters) clusters[name].merge(c);
+}
+
+}  // namespace switchyard::proxy

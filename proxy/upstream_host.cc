@@ -1,0 +1,68 @@
+#include "proxy/upstream_host.h"
+
+#include <sys/socket.h>
+
+#include <cerrno>
+
+namespace switchyard::proxy {
+
+UpstreamHost::UpstreamHost(const routing::Endpoint& endpoint, uint32_t max_connections)
+    : endpoint_(endpoint), max_connections_(max_connections) {
+  stats.shard = endpoint.shard;
+}
+
+UpstreamHost::~UpstreamHost() = default;
+
+std::unique_ptr<UpstreamConnection> UpstreamHost::takeIdle() {
+  while (!idle_.empty()) {
+    auto conn = std::move(idle_.back());
+    idle_.pop_back();
+    // The upstream may have closed an idle connection (its keep-alive timeout); a peek tells
+    // without consuming anything. Data here would be a protocol error, so drop it too.
+    char byte;
+    ssize_t n = ::recv(conn->socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return conn;
+    discard(std::move(conn));
+  }
+  return nullptr;
+}
+
+void UpstreamHost::release(std::unique_ptr<UpstreamConnection> conn, bool reusable,
+                           TimePoint now) {
+  if (!reusable || departed_ || conn->in.size() != 0) {
+    discard(std::move(conn));
+    return;
+  }
+  conn->reused = true;
+  conn->idle_since = now;
+  idle_.push_back(std::move(conn));
+}
+
+void UpstreamHost::discard(std::unique_ptr<UpstreamConnection> conn) {
+  if (!conn) return;
+  boost::system::error_code ignored;
+  conn->socket.close(ignored);
+  --stats.connections_open;
+}
+
+void UpstreamHost::depart() {
+  departed_ = true;
+  stats.departed = true;
+  while (!idle_.empty()) {
+    discard(std::move(idle_.back()));
+    idle_.pop_back();
+  }
+}
+
+void UpstreamHost::closeIdleBefore(TimePoint cutoff) {
+  size_t keep = 0;
+  for (size_t i = 0; i < idle_.size(); ++i) {
+    if (idle_[i]->idle_since < cutoff)
+      discard(std::move(idle_[i]));
+    else
+      idle_[keep++] = std::move(idle_[i]);
+  }
+  idle_.resize(keep);
+}
+
+}  // namespace switchyard::proxy

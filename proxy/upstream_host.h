@@ -1,0 +1,61 @@
+#pragma once
+// One upstream instance as one worker sees it: its idle keep-alive connections and its live
+// figures. Worker thread only. A host that leaves its set "departs": it gets no new request,
+// its idle connections close at once, and connections busy with a request close when their
+// response is done (DESIGN.md, "A departed instance drains").
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <memory>
+#include <vector>
+
+#include "common/time_source.h"
+#include "proxy/stats.h"
+#include "routing/cluster_snapshot.h"
+
+namespace switchyard::proxy {
+
+struct UpstreamConnection {
+  explicit UpstreamConnection(boost::asio::io_context& ctx) : socket(ctx) {}
+  boost::asio::ip::tcp::socket socket;
+  boost::beast::flat_buffer in;  // response bytes not yet used
+  bool reused = false;           // has carried a request before
+  TimePoint idle_since{};
+};
+
+class UpstreamHost {
+ public:
+  UpstreamHost(const routing::Endpoint& endpoint, uint32_t max_connections);
+  ~UpstreamHost();
+
+  const routing::Endpoint& endpoint() const { return endpoint_; }
+  bool departed() const { return departed_; }
+  bool atConnectionLimit() const {
+    return stats.connections_open >= static_cast<int64_t>(max_connections_);
+  }
+
+  // An idle connection that still looks open (a non-blocking peek sees no EOF), or null.
+  std::unique_ptr<UpstreamConnection> takeIdle();
+  // Back to the pool when reusable and the host is still in its set; otherwise closed.
+  void release(std::unique_ptr<UpstreamConnection> conn, bool reusable, TimePoint now);
+  // A connection that will not come back (failed, tunnelled away, closed by either side).
+  void discard(std::unique_ptr<UpstreamConnection> conn);
+  void connectionOpened() { ++stats.connections_open; ++stats.connects; }
+
+  void depart();
+  void setMaxConnections(uint32_t n) { max_connections_ = n; }
+  // Closes idle connections unused since `cutoff` (the upstream would close them soon anyway).
+  void closeIdleBefore(TimePoint cutoff);
+  size_t idleCount() const { return idle_.size(); }
+
+  InstanceStats stats;
+
+ private:
+  routing::Endpoint endpoint_;
+  uint32_t max_connections_;
+  bool departed_ = false;
+  std::vector<std::unique_ptr<UpstreamConnection>> idle_;  // most recently used last
+};
+
+}  // namespace switchyard::proxy

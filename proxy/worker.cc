@@ -1,0 +1,186 @@
+#include "proxy/worker.h"
+
+#include <spdlog/spdlog.h>
+
+#include "proxy/access_log.h"
+#include "proxy/http1_session.h"
+
+namespace switchyard::proxy {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+
+namespace {
+// Deadlines are checked on a tick rather than with a timer per operation: a request then costs
+// no timer syscalls, and timeouts keep a resolution of this much.
+constexpr auto kTick = std::chrono::milliseconds(50);
+constexpr uint32_t kTicksPerSecond = 20;
+}  // namespace
+
+struct Worker::Acceptor {
+  uint32_t listener_index;
+  tcp::acceptor acceptor;
+  bool paused = false;  // accept failed for lack of descriptors; retried on the next tick
+};
+
+Worker::Worker(uint32_t id, AccessLogSink* access_log)
+    : id_(id), random_(0x5157u + id * 0x9E3779B9u) {
+  if (access_log) access_log_ = std::make_unique<AccessLogBuffer>(*access_log);
+}
+
+Worker::~Worker() {
+  if (thread_.joinable()) {
+    ctx_.stop();
+    thread_.join();
+  }
+}
+
+void Worker::addAcceptor(uint32_t listener_index, tcp::acceptor acceptor) {
+  acceptors_.push_back(std::make_unique<Acceptor>(Acceptor{listener_index, std::move(acceptor)}));
+}
+
+void Worker::start() {
+  for (auto& a : acceptors_) accept(*a);
+  tick();
+  thread_ = std::thread([this] {
+    try {
+      ctx_.run();
+    } catch (const std::exception& e) {
+      // Nothing on the request path throws by design; if something does, say so loudly.
+      spdlog::critical("worker {}: unexpected exception: {}", id_, e.what());
+      std::abort();
+    }
+  });
+}
+
+void Worker::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void Worker::post(std::function<void()> fn) { asio::post(ctx_, std::move(fn)); }
+
+void Worker::applySnapshot(std::shared_ptr<const routing::RoutingSnapshot> snapshot) {
+  const auto& clusters = snapshot->clusters;
+  if (listener_stats_.size() < snapshot->config->listeners.size())
+    listener_stats_.resize(snapshot->config->listeners.size());
+  // Clusters are matched by name, so that a reload that reorders them keeps their state.
+  std::map<std::string, std::unique_ptr<ClusterRuntime>> old;
+  for (auto& c : clusters_)
+    if (c) old.emplace(c->name(), std::move(c));
+  std::vector<std::unique_ptr<ClusterRuntime>> next(clusters.size());
+  for (size_t i = 0; i < clusters.size(); ++i) {
+    if (!clusters[i]) continue;
+    auto it = old.find(clusters[i]->config->name);
+    if (it != old.end() &&
+        it->second->config().load_balancer == clusters[i]->config->load_balancer) {
+      if (&it->second->snapshot() != clusters[i].get()) it->second->update(clusters[i]);
+      next[i] = std::move(it->second);
+      old.erase(it);
+    } else {
+      next[i] = std::make_unique<ClusterRuntime>(clusters[i], random_, time_);
+    }
+  }
+  // Clusters removed by a reload: their idle connections close; sessions using one keep it
+  // alive (they hold its hosts) until their exchange is done.
+  for (auto& [name, c] : old) {
+    c->addStats(removed_clusters_[name]);
+    c->closeIdle();
+  }
+  clusters_ = std::move(next);
+  snapshot_ = std::move(snapshot);
+}
+
+std::list<Http1Session*>::iterator Worker::registerSession(Http1Session* s) {
+  return sessions_.insert(sessions_.end(), s);
+}
+
+void Worker::unregisterSession(std::list<Http1Session*>::iterator it) {
+  sessions_.erase(it);
+  if (draining_) post([this] { checkDrained(); });
+}
+
+void Worker::accept(Acceptor& a) {
+  a.acceptor.async_accept([this, &a](error_code ec, tcp::socket socket) {
+    if (ec == asio::error::operation_aborted || !a.acceptor.is_open()) return;
+    if (ec) {
+      // EMFILE and friends: back off until the next tick instead of spinning.
+      spdlog::warn("worker {}: accept failed: {}", id_, ec.message());
+      a.paused = true;
+      return;
+    }
+    const auto& limits = snapshot_->config->listeners[a.listener_index].limits;
+    if (listener_stats_[a.listener_index].connections_open >=
+        static_cast<int64_t>(limits.max_connections)) {
+      error_code ignored;
+      socket.close(ignored);  // over the limit: refuse rather than degrade everyone
+    } else {
+      error_code ignored;
+      socket.set_option(tcp::no_delay(true), ignored);
+      std::make_shared<Http1Session>(*this, a.listener_index, std::move(socket))->start();
+    }
+    accept(a);
+  });
+}
+
+void Worker::tick() {
+  tick_timer_.expires_after(kTick);
+  tick_timer_.async_wait([this](error_code ec) {
+    if (ec) return;
+    const auto now = Clock::now();
+    // checkDeadline may close a session, which unregisters it only later (from its handlers),
+    // so the list is stable while it is walked.
+    for (auto* s : sessions_) s->checkDeadline(now);
+    if (++ticks_ % kTicksPerSecond == 0) {
+      for (auto& c : clusters_)
+        if (c) c->tick(now);
+      for (auto& a : acceptors_)
+        if (a->paused && !draining_) {
+          a->paused = false;
+          accept(*a);
+        }
+    }
+    if (access_log_) access_log_->flush();
+    tick();
+  });
+}
+
+void Worker::drain(std::function<void()> on_drained) {
+  draining_ = true;
+  on_drained_ = std::move(on_drained);
+  for (auto& a : acceptors_) {
+    error_code ignored;
+    a->acceptor.close(ignored);
+  }
+  for (auto& c : clusters_)
+    if (c) c->closeIdle();
+  // drain() may close sessions; take a copy since closing can unregister synchronously.
+  std::vector<Http1Session*> sessions(sessions_.begin(), sessions_.end());
+  for (auto* s : sessions) s->drain();
+  checkDrained();
+}
+
+void Worker::checkDrained() {
+  if (!draining_ || !sessions_.empty() || !on_drained_) return;
+  if (access_log_) access_log_->flush();
+  tick_timer_.cancel();
+  auto done = std::move(on_drained_);
+  on_drained_ = nullptr;
+  done();
+}
+
+void Worker::closeAll() {
+  std::vector<Http1Session*> sessions(sessions_.begin(), sessions_.end());
+  for (auto* s : sessions) s->abort();
+}
+
+StatsReport Worker::collectStats() const {
+  StatsReport r;
+  r.listeners = listener_stats_;
+  for (const auto& [name, c] : removed_clusters_) r.clusters[name].merge(c);
+  for (const auto& c : clusters_)
+    if (c) c->addStats(r.clusters[c->name()]);
+  return r;
+}
+
+}  // namespace switchyard::proxy

@@ -1,0 +1,93 @@
+#pragma once
+// One event loop on one thread. It accepts on its own SO_REUSEPORT sockets, owns its sessions,
+// upstream pools and load-balancer state, and routes on the immutable snapshot the control thread
+// last posted to it. Nothing here is shared with another thread except through post().
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <functional>
+#include <list>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "common/random.h"
+#include "common/time_source.h"
+#include "proxy/cluster_runtime.h"
+#include "proxy/stats.h"
+#include "routing/routing_snapshot.h"
+
+namespace switchyard::proxy {
+
+class AccessLogBuffer;
+class AccessLogSink;
+class Http1Session;
+
+class Worker {
+ public:
+  Worker(uint32_t id, AccessLogSink* access_log);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // Before start(): the listening sockets (already bound, one per listener, by listener index).
+  void addAcceptor(uint32_t listener_index, boost::asio::ip::tcp::acceptor acceptor);
+  void start();
+  void join();
+  boost::asio::io_context& context() { return ctx_; }
+  uint32_t id() const { return id_; }
+
+  // Any thread: runs `fn` on this worker's thread.
+  void post(std::function<void()> fn);
+
+  // ---- Worker thread only from here on. ----
+  void applySnapshot(std::shared_ptr<const routing::RoutingSnapshot> snapshot);
+  const routing::RoutingSnapshot& snapshot() const { return *snapshot_; }
+  ClusterRuntime* cluster(int index) {
+    return index >= 0 && static_cast<size_t>(index) < clusters_.size()
+               ? clusters_[static_cast<size_t>(index)].get()
+               : nullptr;
+  }
+  ListenerStats& listenerStats(uint32_t listener_index) { return listener_stats_[listener_index]; }
+  Random& random() { return random_; }
+  const TimeSource& time() const { return time_; }
+  AccessLogBuffer* accessLog() { return access_log_.get(); }
+  bool draining() const { return draining_; }
+
+  // Sessions register so the worker can enforce their deadlines and drain them.
+  std::list<Http1Session*>::iterator registerSession(Http1Session* s);
+  void unregisterSession(std::list<Http1Session*>::iterator it);
+
+  // Stop accepting, close idle connections, let busy ones finish their exchange, then call
+  // `on_drained` (on this thread) once no session is left.
+  void drain(std::function<void()> on_drained);
+  // Closes every session at once (the drain deadline passed).
+  void closeAll();
+  StatsReport collectStats() const;
+
+ private:
+  struct Acceptor;
+  void accept(Acceptor& a);
+  void tick();
+  void checkDrained();
+
+  const uint32_t id_;
+  boost::asio::io_context ctx_{1};
+  std::thread thread_;
+  std::vector<std::unique_ptr<Acceptor>> acceptors_;
+  boost::asio::steady_timer tick_timer_{ctx_};
+  SystemTimeSource time_;
+  Random random_;
+  std::shared_ptr<const routing::RoutingSnapshot> snapshot_;
+  std::vector<std::unique_ptr<ClusterRuntime>> clusters_;  // by cluster index
+  std::vector<ListenerStats> listener_stats_;              // by listener index
+  std::map<std::string, ClusterStats> removed_clusters_;   // figures of clusters gone by reload
+  std::list<Http1Session*> sessions_;
+  std::unique_ptr<AccessLogBuffer> access_log_;
+  bool draining_ = false;
+  std::function<void()> on_drained_;
+  uint32_t ticks_ = 0;
+};
+
+}  // namespace switchyard::proxy
