@@ -217,13 +217,15 @@ HttpResponse HttpClient::readResponse(const ReadOptions& options) {
     while (!parser.is_done()) {
       beast::error_code ec;
       if (!buffer_.empty()) {
-        if (parser.is_header_done()) {
+        // buffer_body advances body().data as it fills, so remember whether it was armed.
+        bool armed = parser.is_header_done();
+        if (armed) {
           parser.get().body().data = tmp.data();
           parser.get().body().size = tmp.size();
         }
         size_t used = parser.put(boost::asio::buffer(buffer_.data(), buffer_.size()), ec);
         buffer_.erase(0, used);
-        if (parser.is_header_done() && parser.get().body().data == tmp.data()) {
+        if (armed) {
           size_t n = tmp.size() - parser.get().body().size;
           sum.update(tmp.data(), n);
           if (options.keep_body) out.body.append(tmp.data(), n);
