@@ -231,12 +231,6 @@ HttpResponse HttpClient::readResponse(const ReadOptions& options) {
           if (options.keep_body) out.body.append(tmp.data(), n);
           parser.get().body().data = nullptr;
         }
-        if (ec == http::error::need_buffer) continue;
-        if (ec && ec != http::error::need_more) {
-          out.read_status = ReadStatus::kParseError;
-          out.error = ec.message();
-          return out;
-        }
         if (parser.is_header_done() && !head_reported) {
           head_reported = true;
           if (options.after_head && !(parser.get().result_int() / 100 == 1)) {
@@ -244,6 +238,12 @@ HttpResponse HttpClient::readResponse(const ReadOptions& options) {
             head.status = static_cast<int>(parser.get().result_int());
             options.after_head(head);
           }
+        }
+        if (ec == http::error::need_buffer) continue;
+        if (ec && ec != http::error::need_more) {
+          out.read_status = ReadStatus::kParseError;
+          out.error = ec.message();
+          return out;
         }
         if (used > 0 || parser.is_done()) continue;
       }

@@ -53,6 +53,20 @@ struct ReadOptions {
   std::chrono::milliseconds timeout = 10s;  // for the whole response
   // Called after the head was parsed, before the body is read (e.g. to pause reading).
   std::function<void(const HttpResponse&)> after_head;
+
+  static ReadOptions within(std::chrono::milliseconds t) {
+    ReadOptions o;
+    o.timeout = t;
+    return o;
+  }
+  ReadOptions& discardBody() {
+    keep_body = false;
+    return *this;
+  }
+  ReadOptions& keepInformational() {
+    skip_informational = false;
+    return *this;
+  }
 };
 
 class HttpClient {
