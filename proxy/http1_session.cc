@@ -502,6 +502,7 @@ void Http1Session::onUpstreamRead(error_code ec, std::size_t n, uint64_t gen) {
   if (ec == asio::error::eof && resp_.header_done && !resp_parser_->is_done()) {
     // A body delimited by the end of the connection ends here.
     upstream_eof_ = true;
+    resp_.body.clear();  // the pieces of the last feed were relayed already
     error_code eof_ec;
     resp_parser_->put_eof(eof_ec);
     if (!eof_ec) return relayResponse();

@@ -176,7 +176,7 @@ void Worker::closeAll() {
 
 StatsReport Worker::collectStats() const {
   StatsReport r;
-  r.listeners = listener_stats_;
+  r.listeners.assign(listener_stats_.begin(), listener_stats_.end());
   for (const auto& [name, c] : removed_clusters_) r.clusters[name].merge(c);
   for (const auto& c : clusters_)
     if (c) c->addStats(r.clusters[c->name()]);

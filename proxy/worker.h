@@ -6,6 +6,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <deque>
 #include <functional>
 #include <list>
 #include <memory>
@@ -81,7 +82,8 @@ class Worker {
   Random random_;
   std::shared_ptr<const routing::RoutingSnapshot> snapshot_;
   std::vector<std::unique_ptr<ClusterRuntime>> clusters_;  // by cluster index
-  std::vector<ListenerStats> listener_stats_;              // by listener index
+  // By listener index; a deque so that the references sessions hold stay valid as it grows.
+  std::deque<ListenerStats> listener_stats_;
   std::map<std::string, ClusterStats> removed_clusters_;   // figures of clusters gone by reload
   std::list<Http1Session*> sessions_;
   std::unique_ptr<AccessLogBuffer> access_log_;
