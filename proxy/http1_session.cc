@@ -1,6 +1,7 @@
 #include "proxy/http1_session.h"
 
 #include <boost/asio/write.hpp>
+#include <limits>
 
 #include "proxy/access_log.h"
 #include "proxy/cluster_runtime.h"
@@ -18,6 +19,9 @@ namespace {
 constexpr std::size_t kReadSize = 16 * 1024;
 constexpr uint32_t kResponseHeaderLimit = 64 * 1024;
 constexpr uint32_t kLingerMs = 2000;
+// Beast 1.74 compares a Content-Length with an empty optional limit as "exceeded", so "no
+// limit" is spelled as the largest one.
+constexpr uint64_t kNoBodyLimit = std::numeric_limits<uint64_t>::max();
 
 std::string_view view(const boost::beast::flat_buffer& b) {
   auto d = b.data();
@@ -156,10 +160,7 @@ void Http1Session::parseHead() {
     req_.reset();
     req_parser_.emplace(req_);
     req_parser_->header_limit(limits.max_header_bytes);
-    if (limits.max_body_bytes)
-      req_parser_->body_limit(limits.max_body_bytes);
-    else
-      req_parser_->body_limit(boost::none);
+    req_parser_->body_limit(limits.max_body_bytes ? limits.max_body_bytes : kNoBodyLimit);
   }
   error_code ec;
   const std::size_t used = req_parser_->feed(view(in_), ec);
@@ -386,7 +387,7 @@ void Http1Session::onConnected(error_code ec, uint64_t gen) {
   resp_.reset();
   resp_parser_.emplace(resp_);
   resp_parser_->header_limit(kResponseHeaderLimit);
-  resp_parser_->body_limit(boost::none);
+  resp_parser_->body_limit(kNoBodyLimit);
   resp_parser_->eager(true);
   if (head_request_) resp_parser_->skip(true);
   interim_ = false;
@@ -591,7 +592,7 @@ void Http1Session::afterResponseWrite() {
     resp_.reset();
     resp_parser_.emplace(resp_);
     resp_parser_->header_limit(kResponseHeaderLimit);
-    resp_parser_->body_limit(boost::none);
+    resp_parser_->body_limit(kNoBodyLimit);
     resp_parser_->eager(true);
     if (head_request_) resp_parser_->skip(true);
     if (up_->in.size() > 0) return relayResponse();
