@@ -570,7 +570,14 @@ void Http1Session::relayResponse() {
     if (!resp_tail_.empty()) resp_bufs_.push_back(asio::buffer(resp_tail_));
   }
   resp_consume_ = used;
-  if (resp_bufs_.empty()) return afterResponseWrite();
+  if (resp_bufs_.empty()) {
+    if (interim_) return afterResponseWrite();  // a 1xx not relayed to an HTTP/1.0 client
+    // Nothing to send yet (say, half a chunk header): wait for more rather than parse again.
+    up_->in.consume(used);
+    resp_consume_ = 0;
+    if (resp_parser_->is_done()) return onResponseDone();
+    return readUpstream();
+  }
   asio::async_write(client_, resp_bufs_,
                     [self = shared_from_this(), gen = up_gen_, tunnel](error_code ec,
                                                                        std::size_t n) {

@@ -34,9 +34,10 @@ TEST(HeadWriter, UpstreamRequestDropsHopByHopAndAddsForwardingFields) {
 TEST(HeadWriter, ChunkedRequestStaysChunkedAndUpgradeIsForwarded) {
   ParseEvents ev;
   RequestParser parser(ev);
-  parseHead(parser, ev,
-            "GET /ws HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
-            "Transfer-Encoding: chunked\r\n\r\n");
+  const std::string text =
+      "GET /ws HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n";
+  parseHead(parser, ev, text);
   std::string out;
   UpstreamRequestInfo info;
   info.client_ip = "1.2.3.4";
@@ -66,9 +67,9 @@ TEST(HeadWriter, DownstreamResponseHeadRewritesFramingAndConnection) {
   ParseEvents ev;
   ResponseParser parser(ev);
   error_code ec;
-  parser.feed(std::string("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n"
-                          "X-App: 1\r\n\r\n"),
-              ec);
+  const std::string input =
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\nX-App: 1\r\n\r\n";
+  parser.feed(input, ec);
   std::string out;
   writeDownstreamResponseHead(out, ev, ev.reason, ResponseFraming::kChunked, true, 11);
   EXPECT_EQ(out, "HTTP/1.1 200 OK\r\nX-App: 1\r\ntransfer-encoding: chunked\r\n\r\n");

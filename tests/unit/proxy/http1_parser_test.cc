@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <string>
+#include <vector>
 
 namespace switchyard::proxy {
 namespace {
@@ -10,6 +12,7 @@ namespace {
 using boost::beast::error_code;
 
 struct Parsed {
+  std::string input;  // the views in ev point into it
   ParseEvents ev;
   std::string body;
   error_code ec;
@@ -18,29 +21,38 @@ struct Parsed {
 
 // Feeds `input` to a fresh request parser the way the session does: the head first, then the
 // body eagerly, accumulating body pieces.
-Parsed parseRequest(const std::string& input, uint64_t body_limit = 1 << 20) {
-  Parsed p;
+std::unique_ptr<Parsed> parseRequestPtr(const std::string& input, uint64_t body_limit) {
+  auto owned = std::make_unique<Parsed>();
+  Parsed& p = *owned;
+  p.input = input;
   RequestParser parser(p.ev);
   parser.body_limit(body_limit);
-  std::string_view rest = input;
+  std::string_view rest = p.input;
   p.used = parser.feed(rest, p.ec);
-  if (p.ec) return p;
+  if (p.ec) return owned;
   rest.remove_prefix(p.used);
   parser.eager(true);
   while (!parser.is_done() && !rest.empty()) {
     std::size_t n = parser.feed(rest, p.ec);
     for (auto piece : p.ev.body) p.body.append(piece);
-    if (p.ec && p.ec != boost::beast::http::error::need_more) return p;
+    if (p.ec && p.ec != boost::beast::http::error::need_more) return owned;
     p.ec = {};
     if (n == 0) break;
     rest.remove_prefix(n);
     p.used += n;
   }
-  return p;
+  return owned;
+}
+
+// The result owns its input, so the head's views stay valid for the assertions.
+Parsed& parseRequest(const std::string& input, uint64_t body_limit = 1 << 20) {
+  static std::vector<std::unique_ptr<Parsed>> keep;
+  keep.push_back(parseRequestPtr(input, body_limit));
+  return *keep.back();
 }
 
 TEST(Http1Parser, ParsesRequestHeadIntoViews) {
-  auto p = parseRequest("GET /a?b=1 HTTP/1.1\r\nHost: example.com\r\nX-Thing: v\r\n\r\n");
+  auto& p = parseRequest("GET /a?b=1 HTTP/1.1\r\nHost: example.com\r\nX-Thing: v\r\n\r\n");
   ASSERT_FALSE(p.ec) << p.ec.message();
   EXPECT_TRUE(p.ev.header_done);
   EXPECT_TRUE(p.ev.finished);
@@ -54,7 +66,7 @@ TEST(Http1Parser, ParsesRequestHeadIntoViews) {
 }
 
 TEST(Http1Parser, ChunkedBodyArrivesAsPiecesAndTrailers) {
-  auto p = parseRequest(
+  auto& p = parseRequest(
       "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
       "5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nx-checksum: 42\r\n\r\n");
   ASSERT_FALSE(p.ec) << p.ec.message();
@@ -67,7 +79,7 @@ TEST(Http1Parser, ChunkedBodyArrivesAsPiecesAndTrailers) {
 }
 
 TEST(Http1Parser, ContentLengthBody) {
-  auto p = parseRequest("PUT /x HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabc");
+  auto& p = parseRequest("PUT /x HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabc");
   ASSERT_FALSE(p.ec);
   EXPECT_EQ(p.ev.content_length, 3u);
   EXPECT_EQ(p.body, "abc");
@@ -76,35 +88,35 @@ TEST(Http1Parser, ContentLengthBody) {
 
 TEST(Http1Parser, StopsAtTheEndOfAMessageSoPipelinedRequestsWait) {
   const std::string two = "GET /1 HTTP/1.1\r\nHost: h\r\n\r\nGET /2 HTTP/1.1\r\nHost: h\r\n\r\n";
-  auto p = parseRequest(two);
+  auto& p = parseRequest(two);
   ASSERT_FALSE(p.ec);
   EXPECT_EQ(p.used, two.size() / 2);
 }
 
 TEST(Http1Parser, RejectsConflictingContentLengthAndTransferEncoding) {
-  auto p = parseRequest(
+  auto& p = parseRequest(
       "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n");
   EXPECT_TRUE(p.ec);
 }
 
 TEST(Http1Parser, RejectsTwoDifferentContentLengths) {
-  auto p = parseRequest("POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n");
+  auto& p = parseRequest("POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n");
   EXPECT_EQ(p.ec, http::error::bad_content_length);
 }
 
 TEST(Http1Parser, FlagsTransferEncodingWithoutFinalChunked) {
-  auto p = parseRequest("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\n\r\n");
+  auto& p = parseRequest("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\n\r\n");
   ASSERT_FALSE(p.ec);
   ASSERT_NE(p.ev.reject_reason, nullptr);
 }
 
 TEST(Http1Parser, RejectsObsFoldInARequest) {
-  auto p = parseRequest("GET / HTTP/1.1\r\nHost: h\r\nX-Long: a\r\n  b\r\n\r\n");
+  auto& p = parseRequest("GET / HTTP/1.1\r\nHost: h\r\nX-Long: a\r\n  b\r\n\r\n");
   EXPECT_EQ(p.ec, http::error::bad_obs_fold);
 }
 
 TEST(Http1Parser, RejectsInvalidBytesInAFieldName) {
-  auto p = parseRequest("GET / HTTP/1.1\r\nHo(st: h\r\n\r\n");
+  auto& p = parseRequest("GET / HTTP/1.1\r\nHo(st: h\r\n\r\n");
   EXPECT_TRUE(p.ec);
 }
 
@@ -118,7 +130,7 @@ TEST(Http1Parser, HeaderLimit) {
 }
 
 TEST(Http1Parser, BodyLimitOnDeclaredLength) {
-  auto p = parseRequest("POST / HTTP/1.1\r\nContent-Length: 100\r\n\r\n", 10);
+  auto& p = parseRequest("POST / HTTP/1.1\r\nContent-Length: 100\r\n\r\n", 10);
   EXPECT_EQ(p.ec, http::error::body_limit);
 }
 
