@@ -330,7 +330,7 @@ void Http1Session::checkDeadline(TimePoint now) {
         return sendError(504, "upstream-timeout",
                          "instance " + host_->endpoint().id + " of cluster \"" +
                              cluster_->name() + "\" did not answer in time",
-                         true);
+                         false);
       return abort();
     case State::kWritingError:
     case State::kClosing:
@@ -416,8 +416,8 @@ void Http1Session::onUpstreamFailure(error_code ec, bool connect_phase) {
                                          cluster_->name() + "\""
                                    : "cluster \"" + cluster_->name() + "\"";
   if (connect_phase)
-    return sendError(502, "connect-failure", where + ": connect failed: " + ec.message(), true);
-  sendError(502, "upstream-reset", where + " closed the connection: " + ec.message(), true);
+    return sendError(502, "connect-failure", where + ": connect failed: " + ec.message(), false);
+  sendError(502, "upstream-reset", where + " closed the connection: " + ec.message(), false);
 }
 
 void Http1Session::dropUpstream() {
@@ -524,8 +524,8 @@ void Http1Session::relayResponse() {
     if (ec && ec != http::error::need_more) {
       if (response_started_) return abort();
       const std::string where = "instance " + host_->endpoint().id;
-      return sendError(502, "bad-upstream-response", where + " sent a malformed response: " +
-                                                         ec.message(), true);
+      return sendError(502, "bad-upstream-response",
+                       where + " sent a malformed response: " + ec.message(), false);
     }
   }
   bool tunnel = false;
