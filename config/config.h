@@ -1,6 +1,7 @@
 #pragma once
 // The YAML configuration as plain structs with their defaults (DESIGN.md, "Configuration").
-// Loading and validation live in config_loader.h; nothing here does I/O.
+// Loading and validation live in config_loader.h; nothing here does I/O. Every struct compares by
+// value (reload diffs, the YAML round trip).
 
 #include <cstdint>
 #include <map>
@@ -16,6 +17,8 @@ namespace switchyard::config {
 struct ZooKeeper {
   std::string servers;  // connect string: "h1:2181,h2:2181/chroot"
   uint32_t session_timeout_ms = 10000;
+
+  bool operator==(const ZooKeeper&) const = default;
 };
 
 struct RouteMatch {
@@ -23,17 +26,23 @@ struct RouteMatch {
   std::string path_prefix = "/";   // the request target must start with it
   // Header name (lower-cased at load) -> exact value; every one must match.
   std::vector<std::pair<std::string, std::string>> headers;
+
+  bool operator==(const RouteMatch&) const = default;
 };
 
 struct SplitTarget {
   std::string cluster;
   uint32_t weight = 0;
+
+  bool operator==(const SplitTarget&) const = default;
 };
 
 struct Route {
   RouteMatch match;
   std::string cluster;             // either cluster ...
   std::vector<SplitTarget> split;  // ... or a weighted split between clusters
+
+  bool operator==(const Route&) const = default;
 };
 
 enum class ListenerProtocol { kHttp, kHttps, kTcp };
@@ -41,6 +50,8 @@ enum class ListenerProtocol { kHttp, kHttps, kTcp };
 struct Tls {
   std::string certificate;  // PEM file, resolved relative to the config file
   std::string private_key;
+
+  bool operator==(const Tls&) const = default;
 };
 
 // Protection of the listener against bad or slow clients. Not in DESIGN.md's example: these are
@@ -52,6 +63,8 @@ struct ListenerLimits {
   uint32_t header_timeout_ms = 10000;              // whole header must arrive within it: else 408
   uint32_t idle_timeout_ms = 60000;                // keep-alive connection with no request: closed
   uint32_t max_connections = 100000;               // per listener across workers
+
+  bool operator==(const ListenerLimits&) const = default;
 };
 
 struct Listener {
@@ -62,6 +75,8 @@ struct Listener {
   std::vector<Route> routes;  // http/https
   std::string cluster;        // tcp
   ListenerLimits limits;
+
+  bool operator==(const Listener&) const = default;
 };
 
 enum class DiscoveryKind { kStatic, kFile, kServerSet };
@@ -70,6 +85,8 @@ enum class ServerSetFormat { kServerSet, kCurator, kNerve };
 struct StaticInstance {
   HostPort address;
   double weight = 1.0;
+
+  bool operator==(const StaticInstance&) const = default;
 };
 
 struct Discovery {
@@ -79,6 +96,8 @@ struct Discovery {
   std::string serverset;                         // kServerSet: ZooKeeper path
   std::string endpoint;                          // named additionalEndpoint; empty = serviceEndpoint
   ServerSetFormat format = ServerSetFormat::kServerSet;
+
+  bool operator==(const Discovery&) const = default;
 };
 
 enum class UpstreamProtocol { kHttp1, kH2c, kH2 };
@@ -98,6 +117,8 @@ struct Retries {
   std::vector<std::string> on = {"connect-failure", "refused-stream", "reset"};
   uint32_t budget_percent = 20;
   uint32_t per_try_timeout_ms = 0;  // 0 = request_timeout_ms
+
+  bool operator==(const Retries&) const = default;
 };
 
 struct HealthCheck {
@@ -106,12 +127,16 @@ struct HealthCheck {
   uint32_t timeout_ms = 500;
   uint32_t unhealthy_after = 3;
   uint32_t healthy_after = 2;
+
+  bool operator==(const HealthCheck&) const = default;
 };
 
 struct OutlierDetection {
   uint32_t consecutive_failures = 5;
   uint32_t base_ejection_ms = 30000;
   uint32_t max_ejected_percent = 50;
+
+  bool operator==(const OutlierDetection&) const = default;
 };
 
 struct Cluster {
@@ -130,15 +155,21 @@ struct Cluster {
   std::optional<HealthCheck> health_check;
   OutlierDetection outlier_detection;
   uint32_t panic_threshold_percent = 50;
+
+  bool operator==(const Cluster&) const = default;
 };
 
 struct Weights {
   std::string zookeeper_path;  // "/switchyard/weights", or "serverset"
+
+  bool operator==(const Weights&) const = default;
 };
 
 struct Admin {
   HostPort address{"127.0.0.1", 9901};
   std::string token_file;
+
+  bool operator==(const Admin&) const = default;
 };
 
 enum class AccessLogFormat { kJson, kText };
@@ -146,6 +177,8 @@ enum class AccessLogFormat { kJson, kText };
 struct AccessLog {
   std::string path;  // "-" = stdout; empty = off
   AccessLogFormat format = AccessLogFormat::kJson;
+
+  bool operator==(const AccessLog&) const = default;
 };
 
 struct Config {
@@ -163,6 +196,8 @@ struct Config {
       if (c.name == name) return &c;
     return nullptr;
   }
+
+  bool operator==(const Config&) const = default;
 };
 
 // Names as written in the YAML file, for `GET /config`, messages and metrics labels.
