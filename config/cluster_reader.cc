@@ -26,14 +26,14 @@ std::optional<StaticInstance> readStaticText(const YAML::Node& node, const std::
   std::string address, weight, extra;
   in >> address >> weight >> extra;
   if (!extra.empty()) {
-    diag.error(node.Mark(), path, "expected \"HOST:PORT\" or \"HOST:PORT WEIGHT\", got \"" +
+    diag.error(placeOf(node), path, "expected \"HOST:PORT\" or \"HOST:PORT WEIGHT\", got \"" +
                                       *text + "\"");
     return std::nullopt;
   }
   StaticInstance instance;
   auto parsed = parseHostPort(address);
   if (!parsed) {
-    diag.error(node.Mark(), path, "bad address: " + parsed.error().message);
+    diag.error(placeOf(node), path, "bad address: " + parsed.error().message);
     return std::nullopt;
   }
   instance.address = parsed.value();
@@ -163,7 +163,7 @@ void readRetries(const MapReader& c, Diagnostics& diag, Retries& retries) {
                       "\"503\", got \"" + *s + "\"";
                   if (auto hint = closestMatch(*s, {"connect-failure", "refused-stream", "reset"}))
                     message += " (did you mean \"" + *hint + "\"?)";
-                  diag.error(item.Mark(), path, std::move(message));
+                  diag.error(placeOf(item), path, std::move(message));
                 });
     retries.on = std::move(on);
   }

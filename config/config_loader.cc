@@ -81,7 +81,7 @@ void readWorkers(const MapReader& root, Diagnostics& diag, Config& config) {
   }
   if (!node.IsScalar() || node.Scalar().empty() ||
       node.Scalar().find_first_not_of("+-0123456789") != std::string::npos) {
-    diag.error(node.Mark(), "workers", "expected auto or a whole number, got " + describe(node));
+    diag.error(placeOf(node), "workers", "expected auto or a whole number, got " + describe(node));
     return;
   }
   if (auto n = readUnsigned(node, "workers", diag, 1, kMaxWorkers))

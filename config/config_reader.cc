@@ -40,6 +40,10 @@ bool isInteger(std::string_view s) {
 
 }  // namespace
 
+YAML::Mark placeOf(const YAML::Node& node) {
+  return node.IsNull() ? YAML::Mark::null_mark() : node.Mark();
+}
+
 std::string describe(const YAML::Node& node) {
   switch (node.Type()) {
     case YAML::NodeType::Map: return "a map";
@@ -52,11 +56,11 @@ std::string describe(const YAML::Node& node) {
 std::optional<std::string> readString(const YAML::Node& node, const std::string& path,
                                       Diagnostics& diag, bool allow_empty) {
   if (!node.IsScalar()) {
-    diag.error(node.Mark(), path, "expected a string, got " + describe(node));
+    diag.error(placeOf(node), path, "expected a string, got " + describe(node));
     return std::nullopt;
   }
   if (!allow_empty && node.Scalar().empty()) {
-    diag.error(node.Mark(), path, "must not be empty");
+    diag.error(placeOf(node), path, "must not be empty");
     return std::nullopt;
   }
   return node.Scalar();
@@ -65,7 +69,7 @@ std::optional<std::string> readString(const YAML::Node& node, const std::string&
 std::optional<uint64_t> readUnsigned(const YAML::Node& node, const std::string& path,
                                      Diagnostics& diag, uint64_t min, uint64_t max) {
   if (!node.IsScalar() || !isInteger(node.Scalar())) {
-    diag.error(node.Mark(), path, "expected a whole number, got " + describe(node));
+    diag.error(placeOf(node), path, "expected a whole number, got " + describe(node));
     return std::nullopt;
   }
   std::string_view text = node.Scalar();
@@ -74,7 +78,7 @@ std::optional<uint64_t> readUnsigned(const YAML::Node& node, const std::string& 
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   // A leading '-' fails from_chars for an unsigned type: it is out of range like an overflow.
   if (ec != std::errc() || end != text.data() + text.size() || value < min || value > max) {
-    diag.error(node.Mark(), path,
+    diag.error(placeOf(node), path,
                node.Scalar() + " is out of range (" + expectedRange(min, max) + ")");
     return std::nullopt;
   }
@@ -87,11 +91,11 @@ std::optional<double> readNumber(const YAML::Node& node, const std::string& path
   char* end = nullptr;
   const double value = text.empty() ? 0 : std::strtod(text.c_str(), &end);
   if (text.empty() || end != text.c_str() + text.size() || !std::isfinite(value)) {
-    diag.error(node.Mark(), path, "expected a number, got " + describe(node));
+    diag.error(placeOf(node), path, "expected a number, got " + describe(node));
     return std::nullopt;
   }
   if (value < min || value > max) {
-    diag.error(node.Mark(), path,
+    diag.error(placeOf(node), path,
                text + " is out of range (expected " + formatNumber(min) + " to " +
                    formatNumber(max) + ")");
     return std::nullopt;
@@ -105,7 +109,7 @@ std::optional<HostPort> readHostPort(const YAML::Node& node, const std::string& 
   if (!text) return std::nullopt;
   auto parsed = parseHostPort(*text, allow_zero_port);
   if (!parsed) {
-    diag.error(node.Mark(), path, "bad address: " + parsed.error().message);
+    diag.error(placeOf(node), path, "bad address: " + parsed.error().message);
     return std::nullopt;
   }
   return parsed.value();
@@ -121,20 +125,20 @@ std::optional<size_t> readChoice(const YAML::Node& node, const std::string& path
   if (node.IsScalar())
     if (auto hint = closestMatch(node.Scalar(), names))
       message += " (did you mean " + quoted(*hint) + "?)";
-  diag.error(node.Mark(), path, std::move(message));
+  diag.error(placeOf(node), path, std::move(message));
   return std::nullopt;
 }
 
 bool forEachItem(const YAML::Node& node, const std::string& path, Diagnostics& diag,
                  const std::function<void(const YAML::Node&, const std::string&)>& fn) {
   if (!node.IsSequence()) {
-    diag.error(node.Mark(), path, "expected a list, got " + describe(node));
+    diag.error(placeOf(node), path, "expected a list, got " + describe(node));
     return false;
   }
   for (size_t i = 0; i < node.size(); ++i) {
     const YAML::Node item = node[i];
     const std::string item_path = path + "[" + std::to_string(i) + "]";
-    diag.remember(item_path, item.Mark());
+    diag.remember(item_path, placeOf(item));
     fn(item, item_path);
   }
   return true;
@@ -142,7 +146,7 @@ bool forEachItem(const YAML::Node& node, const std::string& path, Diagnostics& d
 
 MapReader::MapReader(const YAML::Node& node, std::string path, Diagnostics& diag,
                      std::vector<std::string_view> allowed)
-    : path_(std::move(path)), diag_(diag), mark_(node.Mark()) {
+    : path_(std::move(path)), diag_(diag), mark_(placeOf(node)) {
   if (!node.IsMap()) {
     diag_.error(mark_, path_, "expected a map, got " + describe(node));
     return;
@@ -173,8 +177,8 @@ MapReader::MapReader(const YAML::Node& node, std::string path, Diagnostics& diag
       diag_.error(key.Mark(), pathOf(name), std::move(message));
       continue;
     }
-    // A key with no value ("name:") has a null value whose own place may be unknown.
-    diag_.remember(pathOf(name), it->second.Mark().is_null() ? key.Mark() : it->second.Mark());
+    // A key with no value ("name:") gets the place of the token after it: point at the key.
+    diag_.remember(pathOf(name), it->second.IsNull() ? key.Mark() : it->second.Mark());
     entries_.push_back({name, it->second});
   }
 }

@@ -19,6 +19,10 @@
 
 namespace switchyard::config {
 
+// Where to report an error about a node: yaml-cpp gives a null node the place of the token
+// after it, so a null node has no place of its own (Diagnostics then uses its key's place).
+YAML::Mark placeOf(const YAML::Node& node);
+
 // What a node is, for messages: "a map", "a list", "null", "\"text\"".
 std::string describe(const YAML::Node& node);
 

@@ -22,7 +22,7 @@ bool isHeaderNameChar(char c) {
 void readHeaders(const YAML::Node& node, const std::string& path, Diagnostics& diag,
                  RouteMatch& match) {
   if (!node.IsMap()) {
-    diag.error(node.Mark(), path, "expected a map of header name to value, got " + describe(node));
+    diag.error(placeOf(node), path, "expected a map of header name to value, got " + describe(node));
     return;
   }
   for (auto it = node.begin(); it != node.end(); ++it) {
@@ -191,7 +191,7 @@ void readListeners(const YAML::Node& node, const std::string& path, const LoadCo
         out.push_back(readListener(item, p, ctx));
       });
   if (is_list && node.size() == 0)
-    ctx.diag.error(node.Mark(), path, "at least one listener is required");
+    ctx.diag.error(placeOf(node), path, "at least one listener is required");
 }
 
 }  // namespace switchyard::config::detail
