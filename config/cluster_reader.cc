@@ -26,8 +26,8 @@ std::optional<StaticInstance> readStaticText(const YAML::Node& node, const std::
   std::string address, weight, extra;
   in >> address >> weight >> extra;
   if (!extra.empty()) {
-    diag.error(placeOf(node), path, "expected \"HOST:PORT\" or \"HOST:PORT WEIGHT\", got \"" +
-                                      *text + "\"");
+    diag.error(placeOf(node), path,
+               "expected \"HOST:PORT\" or \"HOST:PORT WEIGHT\", got \"" + *text + "\"");
     return std::nullopt;
   }
   StaticInstance instance;
@@ -99,7 +99,9 @@ void readDiscovery(const MapReader& c, const LoadContext& ctx, Discovery& discov
     return;
   }
   switch (discovery.kind) {
-    case DiscoveryKind::kStatic: readStatic(d, diag, discovery); break;
+    case DiscoveryKind::kStatic:
+      readStatic(d, diag, discovery);
+      break;
     case DiscoveryKind::kFile:
       d.readString("file", discovery.file);
       discovery.file = ctx.resolve(discovery.file);
@@ -132,8 +134,8 @@ void readHashOn(const MapReader& c, Diagnostics& diag, std::string& hash_on) {
   } else if (named("header:")) {
     hash_on = "header:" + toLower(text.substr(7));
   } else {
-    diag.errorAt(c.pathOf("hash_on"), "bad hash_on \"" + text +
-                                          "\" (expected header:NAME, cookie:NAME or source_ip)");
+    diag.errorAt(c.pathOf("hash_on"),
+                 "bad hash_on \"" + text + "\" (expected header:NAME, cookie:NAME or source_ip)");
   }
 }
 
@@ -160,7 +162,8 @@ void readRetries(const MapReader& c, Diagnostics& diag, Retries& retries) {
                   }
                   std::string message =
                       "expected connect-failure, refused-stream, reset or a 5xx status such as "
-                      "\"503\", got \"" + *s + "\"";
+                      "\"503\", got \"" +
+                      *s + "\"";
                   if (auto hint = closestMatch(*s, {"connect-failure", "refused-stream", "reset"}))
                     message += " (did you mean \"" + *hint + "\"?)";
                   diag.error(placeOf(item), path, std::move(message));
@@ -205,8 +208,8 @@ void checkHashOn(const MapReader& c, const Cluster& cluster, bool balancer_ok, D
     diag.errorAt(c.pathOf("load_balancer"),
                  balancer + " needs hash_on: header:NAME, cookie:NAME or source_ip");
   if (!hashing && c.has("hash_on"))
-    diag.errorAt(c.pathOf("hash_on"), "hash_on is only used by ring_hash and maglev, not by " +
-                                          balancer);
+    diag.errorAt(c.pathOf("hash_on"),
+                 "hash_on is only used by ring_hash and maglev, not by " + balancer);
 }
 
 Cluster readCluster(const YAML::Node& node, const std::string& path, const LoadContext& ctx) {

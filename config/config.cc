@@ -14,9 +14,7 @@ const char* toString(ServerSetFormat f) {
 const char* toString(UpstreamProtocol p) {
   return nameOf<UpstreamProtocol>(kUpstreamProtocolNames, p);
 }
-const char* toString(LoadBalancerKind k) {
-  return nameOf<LoadBalancerKind>(kLoadBalancerNames, k);
-}
+const char* toString(LoadBalancerKind k) { return nameOf<LoadBalancerKind>(kLoadBalancerNames, k); }
 const char* toString(AccessLogFormat f) {
   return nameOf<AccessLogFormat>(kAccessLogFormatNames, f);
 }

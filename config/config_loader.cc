@@ -95,9 +95,9 @@ void readWeights(const MapReader& root, Diagnostics& diag, Config& config) {
     w.readString("zookeeper_path", weights.zookeeper_path);
     const std::string& p = weights.zookeeper_path;
     if (!p.empty() && p != "serverset" && (p.front() != '/' || p.size() < 2 || p.back() == '/'))
-      diag.errorAt(w.pathOf("zookeeper_path"),
-                   "expected a ZooKeeper path such as /switchyard/weights, or serverset; got \"" +
-                       p + "\"");
+      diag.errorAt(
+          w.pathOf("zookeeper_path"),
+          "expected a ZooKeeper path such as /switchyard/weights, or serverset; got \"" + p + "\"");
   }
   config.weights = weights;
 }
@@ -119,21 +119,20 @@ void readAccessLog(const MapReader& root, const LoadContext& ctx, Config& config
   MapReader l(root.get("access_log"), "access_log", ctx.diag, {"path", "format"});
   if (!l.valid()) return;
   l.readString("path", config.access_log.path, /*allow_empty=*/true);  // empty = off
-  if (config.access_log.path != "-")
-    config.access_log.path = ctx.resolve(config.access_log.path);
-  l.readEnum("format", config.access_log.format,
-             NameTable<AccessLogFormat>(kAccessLogFormatNames));
+  if (config.access_log.path != "-") config.access_log.path = ctx.resolve(config.access_log.path);
+  l.readEnum("format", config.access_log.format, NameTable<AccessLogFormat>(kAccessLogFormatNames));
 }
 
 void readConfig(const YAML::Node& root_node, const LoadContext& ctx, Config& config) {
   Diagnostics& diag = ctx.diag;
   if (root_node.IsNull()) {
-    diag.error(root_node.Mark(), "", "the configuration is empty: at least one listener is required");
+    diag.error(root_node.Mark(), "",
+               "the configuration is empty: at least one listener is required");
     return;
   }
-  MapReader root(root_node, "", diag,
-                 {"zookeeper", "workers", "listeners", "clusters", "weights", "admin",
-                  "access_log"});
+  MapReader root(
+      root_node, "", diag,
+      {"zookeeper", "workers", "listeners", "clusters", "weights", "admin", "access_log"});
   if (!root.valid()) return;
   if (root.has("zookeeper")) readZooKeeper(root, diag, config);
   if (root.has("workers")) readWorkers(root, diag, config);

@@ -46,10 +46,14 @@ YAML::Mark placeOf(const YAML::Node& node) {
 
 std::string describe(const YAML::Node& node) {
   switch (node.Type()) {
-    case YAML::NodeType::Map: return "a map";
-    case YAML::NodeType::Sequence: return "a list";
-    case YAML::NodeType::Scalar: return quoted(node.Scalar());
-    default: return "nothing";
+    case YAML::NodeType::Map:
+      return "a map";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Scalar:
+      return quoted(node.Scalar());
+    default:
+      return "nothing";
   }
 }
 
@@ -85,8 +89,8 @@ std::optional<uint64_t> readUnsigned(const YAML::Node& node, const std::string& 
   return value;
 }
 
-std::optional<double> readNumber(const YAML::Node& node, const std::string& path,
-                                 Diagnostics& diag, double min, double max) {
+std::optional<double> readNumber(const YAML::Node& node, const std::string& path, Diagnostics& diag,
+                                 double min, double max) {
   const std::string text = node.IsScalar() ? node.Scalar() : std::string();
   char* end = nullptr;
   const double value = text.empty() ? 0 : std::strtod(text.c_str(), &end);
@@ -115,8 +119,8 @@ std::optional<HostPort> readHostPort(const YAML::Node& node, const std::string& 
   return parsed.value();
 }
 
-std::optional<size_t> readChoice(const YAML::Node& node, const std::string& path,
-                                 Diagnostics& diag, const std::vector<std::string_view>& names) {
+std::optional<size_t> readChoice(const YAML::Node& node, const std::string& path, Diagnostics& diag,
+                                 const std::vector<std::string_view>& names) {
   if (node.IsScalar()) {
     for (size_t i = 0; i < names.size(); ++i)
       if (node.Scalar() == names[i]) return i;
@@ -209,15 +213,13 @@ void MapReader::readString(std::string_view key, std::string& out, bool allow_em
   if (auto v = config::readString(get(key), pathOf(key), diag_, allow_empty)) out = *v;
 }
 
-void MapReader::readUint32(std::string_view key, uint32_t& out, uint32_t min,
-                           uint32_t max) const {
+void MapReader::readUint32(std::string_view key, uint32_t& out, uint32_t min, uint32_t max) const {
   if (!has(key)) return;
   if (auto v = readUnsigned(get(key), pathOf(key), diag_, min, max))
     out = static_cast<uint32_t>(*v);
 }
 
-void MapReader::readUint64(std::string_view key, uint64_t& out, uint64_t min,
-                           uint64_t max) const {
+void MapReader::readUint64(std::string_view key, uint64_t& out, uint64_t min, uint64_t max) const {
   if (!has(key)) return;
   if (auto v = readUnsigned(get(key), pathOf(key), diag_, min, max)) out = *v;
 }

@@ -30,13 +30,13 @@ std::optional<std::string> readString(const YAML::Node& node, const std::string&
                                       Diagnostics& diag, bool allow_empty = false);
 std::optional<uint64_t> readUnsigned(const YAML::Node& node, const std::string& path,
                                      Diagnostics& diag, uint64_t min, uint64_t max);
-std::optional<double> readNumber(const YAML::Node& node, const std::string& path,
-                                 Diagnostics& diag, double min, double max);
+std::optional<double> readNumber(const YAML::Node& node, const std::string& path, Diagnostics& diag,
+                                 double min, double max);
 std::optional<HostPort> readHostPort(const YAML::Node& node, const std::string& path,
                                      Diagnostics& diag, bool allow_zero_port = false);
 // The index of the node's value in `names`; the error lists the names, with a hint.
-std::optional<size_t> readChoice(const YAML::Node& node, const std::string& path,
-                                 Diagnostics& diag, const std::vector<std::string_view>& names);
+std::optional<size_t> readChoice(const YAML::Node& node, const std::string& path, Diagnostics& diag,
+                                 const std::vector<std::string_view>& names);
 
 template <class E>
 std::optional<E> readEnum(const YAML::Node& node, const std::string& path, Diagnostics& diag,

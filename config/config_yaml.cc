@@ -81,7 +81,9 @@ void writeDiscovery(YAML::Emitter& out, const Discovery& d) {
         text(out, i.weight == 1.0 ? i.address.str() : i.address.str() + " " + number(i.weight));
       out << YAML::EndSeq;
       break;
-    case DiscoveryKind::kFile: text(out << YAML::Key << "file" << YAML::Value, d.file); break;
+    case DiscoveryKind::kFile:
+      text(out << YAML::Key << "file" << YAML::Value, d.file);
+      break;
     case DiscoveryKind::kServerSet:
       text(out << YAML::Key << "serverset" << YAML::Value, d.serverset);
       if (!d.endpoint.empty()) text(out << YAML::Key << "endpoint" << YAML::Value, d.endpoint);
@@ -144,8 +146,7 @@ std::string toYaml(const Config& config) {
   if (config.zookeeper) {
     out << YAML::Key << "zookeeper" << YAML::Value << YAML::BeginMap;
     text(out << YAML::Key << "servers" << YAML::Value, config.zookeeper->servers);
-    out << YAML::Key << "session_timeout_ms" << YAML::Value
-        << config.zookeeper->session_timeout_ms;
+    out << YAML::Key << "session_timeout_ms" << YAML::Value << config.zookeeper->session_timeout_ms;
     out << YAML::EndMap;
   }
   out << YAML::Key << "workers" << YAML::Value;

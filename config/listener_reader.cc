@@ -22,7 +22,8 @@ bool isHeaderNameChar(char c) {
 void readHeaders(const YAML::Node& node, const std::string& path, Diagnostics& diag,
                  RouteMatch& match) {
   if (!node.IsMap()) {
-    diag.error(placeOf(node), path, "expected a map of header name to value, got " + describe(node));
+    diag.error(placeOf(node), path,
+               "expected a map of header name to value, got " + describe(node));
     return;
   }
   for (auto it = node.begin(); it != node.end(); ++it) {
@@ -73,7 +74,8 @@ void readSplit(const MapReader& r, Diagnostics& diag, std::vector<SplitTarget>& 
                                      MapReader s(item, path, diag, {"cluster", "weight"});
                                      if (!s.valid()) return;
                                      SplitTarget target;
-                                     if (s.require("cluster")) s.readString("cluster", target.cluster);
+                                     if (s.require("cluster"))
+                                       s.readString("cluster", target.cluster);
                                      if (s.require("weight")) {
                                        const size_t before = diag.count();
                                        s.readUint32("weight", target.weight, 0, kMaxSplitWeight);
@@ -86,8 +88,8 @@ void readSplit(const MapReader& r, Diagnostics& diag, std::vector<SplitTarget>& 
     diag.errorAt(r.pathOf("split"), "a split needs at least one target");
     return;
   }
-  const bool all_zero = std::all_of(split.begin(), split.end(),
-                                    [](const SplitTarget& t) { return t.weight == 0; });
+  const bool all_zero =
+      std::all_of(split.begin(), split.end(), [](const SplitTarget& t) { return t.weight == 0; });
   // Only when every weight was read: a bad one already has its own error.
   if (weights_read == list.size() && all_zero)
     diag.errorAt(r.pathOf("split"), "split weights are all zero: at least one must be positive");
@@ -133,8 +135,7 @@ void readLimits(const MapReader& l, Diagnostics& diag, ListenerLimits& limits) {
 // Which of routes / cluster / tls a listener takes depends on its protocol.
 void checkShape(const MapReader& l, const Listener& listener, Diagnostics& diag) {
   if (listener.protocol == ListenerProtocol::kTcp) {
-    if (!l.has("cluster"))
-      diag.error(l.mark(), l.path(), "a tcp listener needs cluster: NAME");
+    if (!l.has("cluster")) diag.error(l.mark(), l.path(), "a tcp listener needs cluster: NAME");
     if (l.has("routes"))
       diag.errorAt(l.pathOf("routes"), "a tcp listener takes cluster: NAME, not routes");
   } else {

@@ -37,8 +37,8 @@ TEST(ConfigErrorsTest, UnknownKeyWithDidYouMean) {
 }
 
 TEST(ConfigErrorsTest, UnknownKeysOfASection) {
-  LoadResult r = loadConfigString(std::string(kMinimal) + "admin: { adress: \"127.0.0.1:1\", zzz: 1 }\n",
-                                  "test.yaml");
+  LoadResult r = loadConfigString(
+      std::string(kMinimal) + "admin: { adress: \"127.0.0.1:1\", zzz: 1 }\n", "test.yaml");
   ASSERT_EQ(r.errors.size(), 2u) << describeErrors(r);
   EXPECT_EQ(r.errors[0].str(),
             "test.yaml:10:10: admin.adress: unknown key \"adress\" (did you mean \"address\"?)");
@@ -154,12 +154,13 @@ TEST(ConfigErrorsTest, BadEnumsListTheAllowedValues) {
             "(did you mean \"http1\"?)");
   EXPECT_EQ(onlyError(std::string(kMinimal) + "access_log: { path: \"-\", format: xml }\n"),
             "test.yaml:10:34: access_log.format: expected one of json, text, got \"xml\"");
-  EXPECT_EQ(onlyError("zookeeper: { servers: \"zk:2181\" }\n"
-                      "listeners:\n  - name: web\n    address: \"127.0.0.1:80\"\n"
-                      "    routes: [ { cluster: app } ]\n"
-                      "clusters:\n  - name: app\n    discovery: { serverset: /a, format: curatr }\n"),
-            "test.yaml:8:41: clusters[0].discovery.format: expected one of serverset, curator, "
-            "nerve, got \"curatr\" (did you mean \"curator\"?)");
+  EXPECT_EQ(
+      onlyError("zookeeper: { servers: \"zk:2181\" }\n"
+                "listeners:\n  - name: web\n    address: \"127.0.0.1:80\"\n"
+                "    routes: [ { cluster: app } ]\n"
+                "clusters:\n  - name: app\n    discovery: { serverset: /a, format: curatr }\n"),
+      "test.yaml:8:41: clusters[0].discovery.format: expected one of serverset, curator, "
+      "nerve, got \"curatr\" (did you mean \"curator\"?)");
 }
 
 }  // namespace

@@ -33,16 +33,14 @@ TEST(ConfigLoaderTest, FullFileLoadsEveryField) {
   EXPECT_EQ(web.routes[0].match.host, "api.example.com");
   EXPECT_EQ(web.routes[0].match.path_prefix, "/v2/");
   using Header = std::pair<std::string, std::string>;
-  EXPECT_EQ(web.routes[0].match.headers,
-            (std::vector<Header>{{"x-canary", "1"}, {"x-team", ""}}));
+  EXPECT_EQ(web.routes[0].match.headers, (std::vector<Header>{{"x-canary", "1"}, {"x-team", ""}}));
   EXPECT_EQ(web.routes[0].cluster, "api-canary");
   EXPECT_TRUE(web.routes[0].split.empty());
   EXPECT_EQ(web.routes[1].match.host, "");
   EXPECT_EQ(web.routes[1].match.path_prefix, "/");
   EXPECT_TRUE(web.routes[1].match.headers.empty());
   EXPECT_EQ(web.routes[1].cluster, "");
-  EXPECT_EQ(web.routes[1].split,
-            (std::vector<SplitTarget>{{"web", 95}, {"web-next", 5}}));
+  EXPECT_EQ(web.routes[1].split, (std::vector<SplitTarget>{{"web", 95}, {"web-next", 5}}));
   EXPECT_EQ(web.limits.max_header_bytes, 4096u);
   EXPECT_EQ(web.limits.max_body_bytes, 0u);
   EXPECT_EQ(web.limits.header_timeout_ms, 2000u);
@@ -89,9 +87,8 @@ TEST(ConfigLoaderTest, FullFileLoadsEveryField) {
   const Cluster& next = c.clusters[1];
   EXPECT_EQ(next.discovery.kind, DiscoveryKind::kStatic);
   EXPECT_EQ(next.discovery.static_instances,
-            (std::vector<StaticInstance>{{{"127.0.0.1", 9001}, 1.0},
-                                         {{"127.0.0.1", 9002}, 2.5},
-                                         {{"::1", 9003}, 0.0}}));
+            (std::vector<StaticInstance>{
+                {{"127.0.0.1", 9001}, 1.0}, {{"127.0.0.1", 9002}, 2.5}, {{"::1", 9003}, 0.0}}));
   EXPECT_EQ(next.protocol, UpstreamProtocol::kH2);
   EXPECT_EQ(next.load_balancer, LoadBalancerKind::kMaglev);
   EXPECT_EQ(next.hash_on, "source_ip");
@@ -198,12 +195,14 @@ TEST(ConfigLoaderTest, FileResolvesRelativeNamesAgainstItsDirectory) {
 
 TEST(ConfigLoaderTest, ErrorsOfAFileNameIt) {
   support::TempDir dir;
-  const std::string path = dir.writeFile("gw.yaml", std::string("workers: 1\nbogus_key: 3\n") + kMinimal);
+  const std::string path =
+      dir.writeFile("gw.yaml", std::string("workers: 1\nbogus_key: 3\n") + kMinimal);
   LoadResult r = loadConfigFile(path);
   ASSERT_EQ(r.errors.size(), 1u) << testing::describeErrors(r);
   EXPECT_EQ(r.errors.front().str(),
-            path + ":2:1: bogus_key: unknown key \"bogus_key\" (expected one of zookeeper, "
-                   "workers, listeners, clusters, weights, admin, access_log)");
+            path +
+                ":2:1: bogus_key: unknown key \"bogus_key\" (expected one of zookeeper, "
+                "workers, listeners, clusters, weights, admin, access_log)");
 }
 
 TEST(ConfigLoaderTest, UnreadableFileIsOneErrorWithoutPlace) {
@@ -211,7 +210,8 @@ TEST(ConfigLoaderTest, UnreadableFileIsOneErrorWithoutPlace) {
   LoadResult r = loadConfigFile(dir.file("missing.yaml"));
   ASSERT_EQ(r.errors.size(), 1u);
   EXPECT_EQ(r.errors[0].line, 0);
-  EXPECT_EQ(r.errors[0].str(), dir.file("missing.yaml") + ": cannot read: No such file or directory");
+  EXPECT_EQ(r.errors[0].str(),
+            dir.file("missing.yaml") + ": cannot read: No such file or directory");
 }
 
 TEST(ConfigLoaderTest, ToStringNamesMatchTheFile) {

@@ -23,7 +23,8 @@ std::string withRoutes(const std::string& routes) {
 // kMinimal's listener and route, with `clusters` as the clusters section (line 6 on).
 std::string withClusters(const std::string& clusters) {
   return "listeners:\n  - name: web\n    address: \"127.0.0.1:80\"\n    routes:\n"
-         "      - cluster: app\n" + clusters;
+         "      - cluster: app\n" +
+         clusters;
 }
 
 TEST(ConfigRulesTest, DuplicateListenerName) {
@@ -108,18 +109,20 @@ TEST(ConfigRulesTest, HttpListenerWithoutRoutes) {
 }
 
 TEST(ConfigRulesTest, HttpsListenerWithoutTls) {
-  EXPECT_EQ(onlyError("listeners:\n  - name: web\n    address: \"127.0.0.1:80\"\n    protocol: https\n"
-                      "    routes: [ { cluster: app } ]\n"
-                      "clusters: [ { name: app, discovery: { static: [\"a:1\"] } } ]\n"),
-            "test.yaml:2:5: listeners[0]: an https listener needs tls: { certificate: FILE, "
-            "private_key: FILE }");
+  EXPECT_EQ(
+      onlyError("listeners:\n  - name: web\n    address: \"127.0.0.1:80\"\n    protocol: https\n"
+                "    routes: [ { cluster: app } ]\n"
+                "clusters: [ { name: app, discovery: { static: [\"a:1\"] } } ]\n"),
+      "test.yaml:2:5: listeners[0]: an https listener needs tls: { certificate: FILE, "
+      "private_key: FILE }");
 }
 
 TEST(ConfigRulesTest, TlsNeedsBothFiles) {
-  EXPECT_EQ(onlyError("listeners:\n  - name: web\n    address: \"127.0.0.1:80\"\n    protocol: https\n"
-                      "    tls: { certificate: a.pem }\n    routes: [ { cluster: app } ]\n"
-                      "clusters: [ { name: app, discovery: { static: [\"a:1\"] } } ]\n"),
-            "test.yaml:5:10: listeners[0].tls: missing required key \"private_key\"");
+  EXPECT_EQ(
+      onlyError("listeners:\n  - name: web\n    address: \"127.0.0.1:80\"\n    protocol: https\n"
+                "    tls: { certificate: a.pem }\n    routes: [ { cluster: app } ]\n"
+                "clusters: [ { name: app, discovery: { static: [\"a:1\"] } } ]\n"),
+      "test.yaml:5:10: listeners[0].tls: missing required key \"private_key\"");
 }
 
 TEST(ConfigRulesTest, ClusterWithoutDiscovery) {
@@ -201,18 +204,18 @@ TEST(ConfigRulesTest, WeightsNeedZooKeeper) {
 
 TEST(ConfigRulesTest, EveryErrorOfAFileIsReportedInFileOrder) {
   const std::string yaml =
-      "workers: none\n"                                  // 1
-      "listeners:\n"                                     // 2
-      "  - name: web\n"                                  // 3
-      "    address: \"127.0.0.1:80\"\n"                  // 4
-      "    protocol: https\n"                            // 5
-      "    routes:\n"                                    // 6
-      "      - cluster: missing\n"                       // 7
-      "clusters:\n"                                      // 8
-      "  - name: app\n"                                  // 9
-      "    discovery: { static: [\"a:1\"] }\n"           // 10
-      "    idle_timout_ms: 5\n"                          // 11
-      "    panic_threshold_percent: 200\n";              // 12
+      "workers: none\n"                         // 1
+      "listeners:\n"                            // 2
+      "  - name: web\n"                         // 3
+      "    address: \"127.0.0.1:80\"\n"         // 4
+      "    protocol: https\n"                   // 5
+      "    routes:\n"                           // 6
+      "      - cluster: missing\n"              // 7
+      "clusters:\n"                             // 8
+      "  - name: app\n"                         // 9
+      "    discovery: { static: [\"a:1\"] }\n"  // 10
+      "    idle_timout_ms: 5\n"                 // 11
+      "    panic_threshold_percent: 200\n";     // 12
   LoadResult r = loadConfigString(yaml, "test.yaml");
   std::vector<std::string> got;
   for (const auto& e : r.errors) got.push_back(e.str());

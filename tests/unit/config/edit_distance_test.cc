@@ -15,8 +15,8 @@ TEST(EditDistanceTest, CountsInsertionsDeletionsAndSubstitutions) {
   EXPECT_EQ(editDistance("flaw", "lawn"), 2u);
 }
 
-const std::vector<std::string_view> kKeys = {"name", "discovery", "connect_timeout_ms",
-                                             "idle_timeout_ms", "load_balancer", "hash_on"};
+const std::vector<std::string_view> kKeys = {
+    "name", "discovery", "connect_timeout_ms", "idle_timeout_ms", "load_balancer", "hash_on"};
 
 TEST(EditDistanceTest, SuggestsTheClosestPlausibleKey) {
   EXPECT_EQ(closestMatch("nme", kKeys), "name");
