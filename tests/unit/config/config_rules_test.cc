@@ -202,6 +202,39 @@ TEST(ConfigRulesTest, WeightsNeedZooKeeper) {
             "zookeeper section");
 }
 
+TEST(ConfigRulesTest, KeysThatDoNotFitTheListenerProtocol) {
+  EXPECT_EQ(onlyError("listeners:\n  - name: web\n    address: \"127.0.0.1:80\"\n"
+                      "    tls: { certificate: a.pem, private_key: a.key }\n"
+                      "    routes: [ { cluster: app } ]\n"
+                      "clusters: [ { name: app, discovery: { static: [\"a:1\"] } } ]\n"),
+            "test.yaml:4:10: listeners[0].tls: tls is only used by https listeners (protocol: "
+            "https)");
+  EXPECT_EQ(onlyError("listeners:\n  - name: t\n    address: \"127.0.0.1:80\"\n"
+                      "    protocol: tcp\n    cluster: app\n    routes: [ { cluster: app } ]\n"
+                      "clusters: [ { name: app, discovery: { static: [\"a:1\"] } } ]\n"),
+            "test.yaml:6:13: listeners[0].routes: a tcp listener takes cluster: NAME, not routes");
+}
+
+TEST(ConfigRulesTest, ServerSetOnlyKeysWithOtherDiscovery) {
+  EXPECT_EQ(onlyError(withClusters("clusters:\n  - name: app\n"
+                                   "    discovery: { static: [\"a:1\"], endpoint: http }\n")),
+            "test.yaml:8:45: clusters[0].discovery.endpoint: endpoint is only used with "
+            "serverset discovery");
+}
+
+TEST(ConfigRulesTest, ZooKeeperConnectStringAndWeightsPath) {
+  const std::string zk = "zookeeper: { servers: \"a:2181,b:2181/sy/gw\" }\n";
+  LoadResult ok =
+      loadConfigString(std::string(kMinimal) + zk + "weights: { zookeeper_path: serverset }\n");
+  EXPECT_TRUE(ok.ok()) << describeErrors(ok);
+  EXPECT_EQ(onlyError(std::string(kMinimal) + "zookeeper: { servers: \"a:2181/\" }\n"),
+            "test.yaml:10:23: zookeeper.servers: bad chroot \"/\" (expected /PATH without a "
+            "trailing /)");
+  EXPECT_EQ(onlyError(std::string(kMinimal) + zk + "weights: { zookeeper_path: weights }\n"),
+            "test.yaml:11:28: weights.zookeeper_path: expected a ZooKeeper path such as "
+            "/switchyard/weights, or serverset; got \"weights\"");
+}
+
 TEST(ConfigRulesTest, EveryErrorOfAFileIsReportedInFileOrder) {
   const std::string yaml =
       "workers: none\n"                         // 1
