@@ -62,19 +62,17 @@ std::optional<StaticInstance> readStaticItem(const YAML::Node& node, const std::
 
 void readStatic(const MapReader& d, Diagnostics& diag, Discovery& discovery) {
   const YAML::Node list = d.get("static");
-  const bool is_list = forEachItem(
-      list, d.pathOf("static"), diag, [&](const YAML::Node& item, const std::string& path) {
-        auto instance = readStaticItem(item, path, diag);
-        if (!instance) return;
-        for (const auto& seen : discovery.static_instances)
-          if (seen.address == instance->address) {
-            diag.errorAt(path, "instance " + instance->address.str() + " is listed twice");
-            return;
-          }
-        discovery.static_instances.push_back(*instance);
-      });
-  if (is_list && list.size() == 0)
-    diag.errorAt(d.pathOf("static"), "static discovery needs at least one instance");
+  // An empty list is allowed: a placeholder cluster answers 503 naming itself.
+  forEachItem(list, d.pathOf("static"), diag, [&](const YAML::Node& item, const std::string& path) {
+    auto instance = readStaticItem(item, path, diag);
+    if (!instance) return;
+    for (const auto& seen : discovery.static_instances)
+      if (seen.address == instance->address) {
+        diag.errorAt(path, "instance " + instance->address.str() + " is listed twice");
+        return;
+      }
+    discovery.static_instances.push_back(*instance);
+  });
 }
 
 void readDiscovery(const MapReader& c, const LoadContext& ctx, Discovery& discovery) {

@@ -214,6 +214,16 @@ TEST(ConfigLoaderTest, UnreadableFileIsOneErrorWithoutPlace) {
             dir.file("missing.yaml") + ": cannot read: No such file or directory");
 }
 
+TEST(ConfigLoaderTest, EmptyStaticListIsAClusterWithNoInstances) {
+  // A placeholder cluster: the gateway answers 503 naming it (DESIGN.md, errors).
+  const Config c = loadValid(
+      "listeners: [ { name: web, address: \"127.0.0.1:80\", routes: [ { cluster: none } ] } ]\n"
+      "clusters: [ { name: none, discovery: { static: [] } } ]\n");
+  ASSERT_EQ(c.clusters.size(), 1u);
+  EXPECT_EQ(c.clusters[0].discovery.kind, DiscoveryKind::kStatic);
+  EXPECT_TRUE(c.clusters[0].discovery.static_instances.empty());
+}
+
 TEST(ConfigLoaderTest, ToStringNamesMatchTheFile) {
   EXPECT_STREQ(toString(ListenerProtocol::kHttps), "https");
   EXPECT_STREQ(toString(DiscoveryKind::kServerSet), "serverset");
