@@ -1,0 +1,105 @@
+#include "routing/cluster_manager.h"
+
+#include <spdlog/spdlog.h>
+
+namespace switchyard::routing {
+
+struct ClusterManager::ClusterState {
+  std::shared_ptr<const config::Cluster> config;
+  uint32_t index = 0;
+  std::unique_ptr<discovery::DiscoverySource> source;
+  discovery::InstanceSet instances;
+  std::shared_ptr<const ClusterSnapshot> snapshot;
+  bool ready = false;
+};
+
+ClusterManager::ClusterManager(boost::asio::io_context& control, SourceFactory factory,
+                               PublishCallback publish)
+    : control_(control), factory_(std::move(factory)), publish_(std::move(publish)) {}
+
+ClusterManager::~ClusterManager() { stop(); }
+
+void ClusterManager::apply(std::shared_ptr<const config::Config> config) {
+  std::vector<std::unique_ptr<ClusterState>> old = std::move(clusters_);
+  clusters_.clear();
+  config_ = std::move(config);
+  std::vector<ClusterState*> to_start;
+  for (uint32_t i = 0; i < config_->clusters.size(); ++i) {
+    const auto& cc = config_->clusters[i];
+    auto cfg = std::make_shared<const config::Cluster>(cc);
+    // A cluster whose name and discovery settings are unchanged keeps its source and its set:
+    // a reload must not make instances disappear while the source reads again.
+    std::unique_ptr<ClusterState> state;
+    for (auto& o : old)
+      if (o && o->config->name == cc.name && o->config->discovery == cc.discovery) {
+        state = std::move(o);
+        break;
+      }
+    if (!state) {
+      state = std::make_unique<ClusterState>();
+      state->source = factory_(cc);
+      if (!state->source)
+        spdlog::error("cluster {}: discovery {} is not available in this build", cc.name,
+                      config::toString(cc.discovery.kind));
+      to_start.push_back(state.get());
+    }
+    state->config = cfg;
+    state->index = i;
+    state->snapshot = buildClusterSnapshot(cfg, i, state->instances, ++version_);
+    clusters_.push_back(std::move(state));
+  }
+  for (auto& o : old)
+    if (o && o->source) o->source->stop();
+  publish();
+  for (auto* state : to_start) {
+    if (!state->source) continue;
+    state->source->start(
+        [this, state](discovery::InstanceSet set) { onUpdate(state, std::move(set)); });
+  }
+}
+
+void ClusterManager::onUpdate(ClusterState* state, discovery::InstanceSet set) {
+  const bool first = !state->ready;
+  state->ready = true;
+  if (!first && set == state->instances) return;
+  spdlog::info("cluster {}: {} instance(s) from {}", state->config->name, set.instances.size(),
+               state->source->describe());
+  state->instances = std::move(set);
+  state->snapshot = buildClusterSnapshot(state->config, state->index, state->instances, ++version_);
+  publish();
+}
+
+void ClusterManager::publish() {
+  auto s = std::make_shared<RoutingSnapshot>();
+  s->config = config_;
+  s->version = ++version_;
+  s->routes.reserve(config_->listeners.size());
+  for (const auto& l : config_->listeners)
+    s->routes.push_back(std::make_shared<const RouteTable>(l.routes, *config_));
+  s->clusters.reserve(clusters_.size());
+  for (const auto& c : clusters_) s->clusters.push_back(c->snapshot);
+  current_ = s;
+  publish_(std::move(s));
+}
+
+void ClusterManager::stop() {
+  for (auto& c : clusters_)
+    if (c->source) c->source->stop();
+}
+
+bool ClusterManager::ready() const {
+  for (const auto& c : clusters_)
+    if (!c->ready) return false;
+  return true;
+}
+
+std::vector<ClusterManager::ClusterStatus> ClusterManager::status() const {
+  std::vector<ClusterStatus> out;
+  out.reserve(clusters_.size());
+  for (const auto& c : clusters_)
+    out.push_back({c->config->name, c->source ? c->source->describe() : "unavailable", c->ready,
+                   c->instances});
+  return out;
+}
+
+}  // namespace switchyard::routing
