@@ -172,6 +172,7 @@ TEST_F(ProxyBodyTest, TwoHundredMegabyteRequestBodyStreamsWithFlatMemory) {
   nlohmann::json j = echoed(r);
   EXPECT_EQ(j["body_bytes"], kBig);
   EXPECT_EQ(j["body_checksum"], Checksum::ofPattern(kBig).hex());
+  RecordProperty("proxy_peak_rss_growth_kb", std::to_string(hwm_after - rss_before));
   EXPECT_LT(hwm_after - rss_before, kMaxGrowthKb)
       << "proxy peak RSS grew from " << rss_before << " KiB to " << hwm_after << " KiB";
 }
@@ -191,6 +192,7 @@ TEST_F(ProxyBodyTest, TwoHundredMegabyteResponseStreamsWithFlatMemory) {
   ASSERT_TRUE(r.ok() && r.status == 200) << r.describe();
   EXPECT_EQ(r.body_bytes, kBig);
   EXPECT_EQ(r.body_checksum, Checksum::ofPattern(kBig).hex());
+  RecordProperty("proxy_peak_rss_growth_kb", std::to_string(hwm_after - rss_before));
   EXPECT_LT(hwm_after - rss_before, kMaxGrowthKb)
       << "proxy peak RSS grew from " << rss_before << " KiB to " << hwm_after << " KiB";
 }
