@@ -19,9 +19,10 @@ constexpr int64_t kMaxFileBytes = 16 << 20;
 }  // namespace
 
 FileSource::FileSource(boost::asio::io_context& control, std::string path,
-                       std::chrono::milliseconds poll_interval)
+                       std::chrono::milliseconds poll_interval, std::string cluster)
     : control_(control),
       path_(std::move(path)),
+      cluster_(std::move(cluster)),
       poll_interval_(poll_interval),
       timer_(control),
       resolver_(control) {}
@@ -89,13 +90,20 @@ void FileSource::readFile(const Stamp& stamp) {
     logError(parsed.error().message);
     return;
   }
-  have_stamp_ = true;
+  // mtime ticks are coarse (a few ms on many file systems): a second rewrite of the same size
+  // within one tick would keep the stamp. While the file is that fresh it is read at every poll;
+  // unchanged text costs a parse and nothing more.
+  const int64_t now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+  have_stamp_ = now_ns - stamp.mtime_ns > 1'000'000'000;
   stamp_ = stamp;
   error_log_.reset();
-  for (const auto& error : parsed->entry_errors)
-    spdlog::error("{}: skipping entry: {}", describe(), error);
-  if (ready_ && text == last_text_) return;
+  if (have_text_ && text == last_text_) return;
+  have_text_ = true;
   last_text_ = std::move(text);
+  for (const auto& error : parsed->entry_errors)
+    spdlog::error("{}: skipping entry: {}", logName(), error);
 
   // A new read supersedes a resolution still in flight for older content.
   resolver_.resolve(std::move(parsed->instances),
@@ -106,18 +114,22 @@ void FileSource::readFile(const Stamp& stamp) {
 
 void FileSource::onResolved(InstanceSet set, std::vector<std::string> errors) {
   if (!running_) return;
-  for (const auto& error : errors) spdlog::error("{}: skipping {}", describe(), error);
+  for (const auto& error : errors) spdlog::error("{}: skipping {}", logName(), error);
   if (ready_ && set == last_set_) return;
   ready_ = true;
   last_set_ = set;
-  spdlog::info("{}: {} instance(s)", describe(), last_set_.instances.size());
+  spdlog::info("{}: {} instance(s)", logName(), last_set_.instances.size());
   // A copy: the callback may stop() this source, which clears on_update_.
   if (auto callback = on_update_) callback(std::move(set));
 }
 
+std::string FileSource::logName() const {
+  return cluster_.empty() ? describe() : "cluster " + cluster_ + ": " + describe();
+}
+
 void FileSource::logError(const std::string& message) {
   if (!error_log_.allow(message, Clock::now())) return;
-  spdlog::error("{}: {}{}", describe(), message,
+  spdlog::error("{}: {}{}", logName(), message,
                 ready_ ? " (keeping the last good set)" : " (not ready until it can be read)");
 }
 

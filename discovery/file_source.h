@@ -26,7 +26,8 @@ namespace switchyard::discovery {
 class FileSource final : public DiscoverySource {
  public:
   FileSource(boost::asio::io_context& control, std::string path,
-             std::chrono::milliseconds poll_interval = std::chrono::milliseconds(500));
+             std::chrono::milliseconds poll_interval = std::chrono::milliseconds(500),
+             std::string cluster = {});  // cluster name, for logs only
   ~FileSource() override;
 
   void start(UpdateCallback on_update) override;
@@ -49,17 +50,20 @@ class FileSource final : public DiscoverySource {
   void readFile(const Stamp& stamp);
   void onResolved(InstanceSet set, std::vector<std::string> errors);
   void logError(const std::string& message);
+  std::string logName() const;
 
   boost::asio::io_context& control_;
   std::string path_;
+  std::string cluster_;
   std::chrono::milliseconds poll_interval_;
   boost::asio::steady_timer timer_;
   HostResolver resolver_;
   UpdateCallback on_update_;
   bool running_ = false;
   bool ready_ = false;
-  bool have_stamp_ = false;  // stamp_ is that of the last file read successfully
+  bool have_stamp_ = false;  // stamp_ is that of the last good read, and old enough to trust
   Stamp stamp_;
+  bool have_text_ = false;
   std::string last_text_;  // content of the last good read: a touch alone re-resolves nothing
   InstanceSet last_set_;
   LogLimiter error_log_;

@@ -10,9 +10,10 @@ std::unique_ptr<DiscoverySource> makeDiscoverySource(boost::asio::io_context& co
   const config::Discovery& discovery = cluster.discovery;
   switch (discovery.kind) {
     case config::DiscoveryKind::kStatic:
-      return std::make_unique<StaticSource>(control, discovery.static_instances);
+      return std::make_unique<StaticSource>(control, discovery.static_instances, cluster.name);
     case config::DiscoveryKind::kFile:
-      return std::make_unique<FileSource>(control, discovery.file);
+      return std::make_unique<FileSource>(control, discovery.file, std::chrono::milliseconds(500),
+                                          cluster.name);
     case config::DiscoveryKind::kServerSet:
       return nullptr;
   }

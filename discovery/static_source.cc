@@ -7,8 +7,8 @@
 namespace switchyard::discovery {
 
 StaticSource::StaticSource(boost::asio::io_context& control,
-                           std::vector<config::StaticInstance> instances)
-    : configured_(std::move(instances)), resolver_(control) {}
+                           std::vector<config::StaticInstance> instances, std::string cluster)
+    : configured_(std::move(instances)), cluster_(std::move(cluster)), resolver_(control) {}
 
 void StaticSource::start(UpdateCallback on_update) {
   on_update_ = std::move(on_update);
@@ -21,7 +21,8 @@ void StaticSource::start(UpdateCallback on_update) {
     instances.push_back(std::move(instance));
   }
   resolver_.resolve(std::move(instances), [this](InstanceSet set, std::vector<std::string> errors) {
-    for (const auto& error : errors) spdlog::error("static discovery: skipping {}", error);
+    for (const auto& error : errors)
+      spdlog::error("cluster {}: static discovery: skipping {}", cluster_, error);
     ready_ = true;
     // A copy: the callback may stop() this source, which clears on_update_.
     if (auto callback = on_update_) callback(std::move(set));

@@ -14,7 +14,8 @@ namespace switchyard::discovery {
 
 class StaticSource final : public DiscoverySource {
  public:
-  StaticSource(boost::asio::io_context& control, std::vector<config::StaticInstance> instances);
+  StaticSource(boost::asio::io_context& control, std::vector<config::StaticInstance> instances,
+               std::string cluster = {});  // cluster name, for logs only
 
   void start(UpdateCallback on_update) override;
   void stop() override;
@@ -23,6 +24,7 @@ class StaticSource final : public DiscoverySource {
 
  private:
   std::vector<config::StaticInstance> configured_;
+  std::string cluster_;
   HostResolver resolver_;
   UpdateCallback on_update_;
   bool ready_ = false;
