@@ -73,9 +73,14 @@ void ClusterManager::publish() {
   auto s = std::make_shared<RoutingSnapshot>();
   s->config = config_;
   s->version = ++version_;
-  s->routes.reserve(config_->listeners.size());
-  for (const auto& l : config_->listeners)
-    s->routes.push_back(std::make_shared<const RouteTable>(l.routes, *config_));
+  // Route tables depend on the configuration only: built once per apply(), shared afterwards.
+  if (current_ && current_->config == config_) {
+    s->routes = current_->routes;
+  } else {
+    s->routes.reserve(config_->listeners.size());
+    for (const auto& l : config_->listeners)
+      s->routes.push_back(std::make_shared<const RouteTable>(l.routes, *config_));
+  }
   s->clusters.reserve(clusters_.size());
   for (const auto& c : clusters_) s->clusters.push_back(c->snapshot);
   current_ = s;
