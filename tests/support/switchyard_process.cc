@@ -62,6 +62,15 @@ SwitchyardProcess::~SwitchyardProcess() {
   pid_ = ::fork();
   if (pid_ == 0) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    // A test runner may have ignored or blocked signals; the child must see SIGTERM and SIGINT.
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    ::sigaction(SIGINT, &dfl, nullptr);
+    ::sigaction(SIGTERM, &dfl, nullptr);
+    ::sigaction(SIGHUP, &dfl, nullptr);
+    sigset_t none;
+    ::sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
     ::dup2(out_fd, 1);
     ::dup2(err_fd, 2);
     int devnull = ::open("/dev/null", O_RDONLY);
