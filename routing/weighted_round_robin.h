@@ -19,14 +19,16 @@ class WeightedRoundRobin final : public LoadBalancer {
  private:
   struct Entry {
     double deadline;
-    double step;   // 1 / weight
+    double step;     // 1 / weight
     uint64_t order;  // tie-break: first come, first served
     int index;
   };
   static bool later(const Entry& a, const Entry& b) {
-    return a.deadline != b.deadline ? a.deadline > b.deadline : a.order > b.order;
+    // Bitwise, not short-circuit: the compiler can then avoid a hard-to-predict branch.
+    return (a.deadline > b.deadline) | ((a.deadline == b.deadline) & (a.order > b.order));
   }
   void advance(Entry& e);
+  void siftDown(size_t i);
 
   std::vector<Entry> heap_;  // a min-heap on (deadline, order)
   uint64_t order_ = 0;
