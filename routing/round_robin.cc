@@ -1,11 +1,13 @@
 #include "routing/round_robin.h"
 
+#include "routing/effective_weight.h"
+
 namespace switchyard::routing {
 
 void RoundRobin::update(const ClusterSnapshot& snapshot) {
   eligible_.clear();
   for (size_t i = 0; i < snapshot.endpoints.size(); ++i)
-    if (snapshot.endpoints[i].weight > 0) eligible_.push_back(static_cast<int>(i));
+    if (effectiveWeight(snapshot.endpoints[i]) > 0) eligible_.push_back(static_cast<int>(i));
   // Keep the position so that a change of the set does not send a burst to the first endpoint.
   if (!eligible_.empty()) next_ %= eligible_.size();
 }

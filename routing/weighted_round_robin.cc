@@ -2,13 +2,15 @@
 
 #include <algorithm>
 
+#include "routing/effective_weight.h"
+
 namespace switchyard::routing {
 
 void WeightedRoundRobin::update(const ClusterSnapshot& snapshot) {
   heap_.clear();
   order_ = 0;
   for (size_t i = 0; i < snapshot.endpoints.size(); ++i) {
-    const double w = snapshot.endpoints[i].weight;
+    const double w = effectiveWeight(snapshot.endpoints[i]);
     if (w <= 0) continue;
     // Starting each at half a step interleaves the first cycle as well as the later ones.
     heap_.push_back({0.5 / w, 1.0 / w, order_++, static_cast<int>(i)});

@@ -1,7 +1,12 @@
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <map>
 
+#include "routing/least_request.h"
+#include "routing/maglev.h"
+#include "routing/p2c_ewma.h"
+#include "routing/ring_hash.h"
 #include "routing/round_robin.h"
 #include "routing/weighted_round_robin.h"
 
@@ -96,6 +101,30 @@ TEST(WeightedRoundRobin, FractionalWeights) {
   for (int p : picks(wrr, 400)) ++count[p];
   EXPECT_EQ(count[0], 100);
   EXPECT_EQ(count[1], 300);
+}
+
+TEST(LoadBalancerFactory, BuildsEveryKind) {
+  Random random(1);
+  ManualTimeSource time;
+  using K = config::LoadBalancerKind;
+  EXPECT_TRUE(dynamic_cast<RoundRobin*>(makeLoadBalancer(K::kRoundRobin, random, time).get()));
+  EXPECT_TRUE(dynamic_cast<WeightedRoundRobin*>(
+      makeLoadBalancer(K::kWeightedRoundRobin, random, time).get()));
+  EXPECT_TRUE(dynamic_cast<LeastRequest*>(makeLoadBalancer(K::kLeastRequest, random, time).get()));
+  EXPECT_TRUE(dynamic_cast<P2cEwma*>(makeLoadBalancer(K::kP2cEwma, random, time).get()));
+  EXPECT_TRUE(dynamic_cast<RingHash*>(makeLoadBalancer(K::kRingHash, random, time).get()));
+  EXPECT_TRUE(dynamic_cast<Maglev*>(makeLoadBalancer(K::kMaglev, random, time).get()));
+}
+
+TEST(EffectiveWeight, NegativeOrNotFiniteWeightsTakeNoTraffic) {
+  auto s = snapshotWithWeights(
+      {-1, std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::infinity(), 1});
+  RoundRobin rr;
+  rr.update(s);
+  EXPECT_EQ(picks(rr, 3), (std::vector<int>{3, 3, 3}));
+  WeightedRoundRobin wrr;
+  wrr.update(s);
+  EXPECT_EQ(picks(wrr, 3), (std::vector<int>{3, 3, 3}));
 }
 
 }  // namespace
