@@ -1,5 +1,7 @@
 #include "proxy/cluster_runtime.h"
 
+#include <spdlog/spdlog.h>
+
 #include <unordered_map>
 
 namespace switchyard::proxy {
@@ -34,17 +36,30 @@ void ClusterRuntime::update(std::shared_ptr<const routing::ClusterSnapshot> snap
     departed_[host->endpoint().id] = std::move(host);
   }
   hosts_ = std::move(hosts);
+  loads_.clear();
+  for (const auto& h : hosts_) loads_.push_back(&h->load);
+  if (!snapshot_ || snapshot_->config->hash_on != snapshot->config->hash_on) {
+    auto key = routing::HashKey::parse(snapshot->config->hash_on);
+    // The config loader validated hash_on already; should it not have, requests hash on nothing.
+    if (!key) spdlog::error("cluster {}: {}", snapshot->config->name, key.error().message);
+    hash_key_ = key ? *key : routing::HashKey();
+  }
   snapshot_ = std::move(snapshot);
   lb_->update(*snapshot_);
 }
 
-std::shared_ptr<UpstreamHost> ClusterRuntime::pick(const UpstreamHost* exclude) {
+std::shared_ptr<UpstreamHost> ClusterRuntime::pick(std::optional<uint64_t> hash,
+                                                   const UpstreamHost* exclude) {
   int ex = -1;
   if (exclude) {
     for (size_t i = 0; i < hosts_.size(); ++i)
       if (hosts_[i].get() == exclude) ex = static_cast<int>(i);
   }
-  const int i = lb_->pick(routing::PickContext{}, ex);
+  routing::PickContext ctx;
+  ctx.load = loads_;
+  ctx.hash = hash.value_or(0);
+  ctx.has_hash = hash.has_value();
+  const int i = lb_->pick(ctx, ex);
   if (i < 0 || static_cast<size_t>(i) >= hosts_.size()) return nullptr;
   return hosts_[static_cast<size_t>(i)];
 }

@@ -5,6 +5,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,7 @@
 #include "proxy/stats.h"
 #include "proxy/upstream_host.h"
 #include "routing/cluster_snapshot.h"
+#include "routing/hash_key.h"
 #include "routing/load_balancer.h"
 
 namespace switchyard::proxy {
@@ -30,9 +32,17 @@ class ClusterRuntime {
   const config::Cluster& config() const { return *snapshot_->config; }
   const std::string& name() const { return snapshot_->config->name; }
 
-  // A host to send a request to, or null when none can take it. `exclude` avoids one host
-  // (the one that just failed) when another exists.
-  std::shared_ptr<UpstreamHost> pick(const UpstreamHost* exclude = nullptr);
+  // The request's key hash for ring_hash / maglev (hash_on, parsed once per configuration), or
+  // none when the cluster does not hash or the request has no key.
+  std::optional<uint64_t> hashKey(const routing::RequestHeaders& headers,
+                                  std::string_view client_ip) const {
+    return hash_key_.compute(headers, client_ip);
+  }
+
+  // A host to send a request to, or null when none can take it. `hash` is hashKey()'s answer;
+  // `exclude` avoids one host (the one that just failed) when another exists.
+  std::shared_ptr<UpstreamHost> pick(std::optional<uint64_t> hash = std::nullopt,
+                                     const UpstreamHost* exclude = nullptr);
 
   // Periodic upkeep: closes idle connections older than the cluster's idle timeout and forgets
   // departed hosts that have nothing left in flight.
@@ -48,7 +58,9 @@ class ClusterRuntime {
  private:
   std::shared_ptr<const routing::ClusterSnapshot> snapshot_;
   std::vector<std::shared_ptr<UpstreamHost>> hosts_;  // parallel to snapshot_->endpoints
+  std::vector<const routing::EndpointLoad*> loads_;  // &hosts_[i]->load, for the balancer
   std::unique_ptr<routing::LoadBalancer> lb_;
+  routing::HashKey hash_key_;
   std::map<std::string, std::shared_ptr<UpstreamHost>> departed_;
   // Figures of hosts forgotten after draining, so cluster totals never go backwards.
   InstanceStats retired_;

@@ -203,6 +203,7 @@ void Http1Session::handleRequest(std::size_t head_bytes) {
       host, req_.target, FieldsView(req_.fields), worker_.random());
   cluster_ = worker_.cluster(cluster_index);
   if (!cluster_) return sendError(404, "no-route", "no route matches this request", has_body_);
+  hash_key_ = cluster_->hashKey(FieldsView(req_.fields), client_ip_);
 
   up_head_.clear();
   UpstreamRequestInfo info;
@@ -345,11 +346,16 @@ void Http1Session::checkDeadline(TimePoint now) {
 
 void Http1Session::pickAndConnect() {
   state_ = State::kConnecting;
-  host_ = cluster_->pick(excluded_);
+  releaseLoad();  // a previous attempt's, should one still count
+  host_ = cluster_->pick(hash_key_, excluded_);
   if (!host_)
     return sendError(503, "no-healthy-instance",
                      "no instance of cluster \"" + cluster_->name() + "\" is available",
                      has_body_);
+  ++host_->load.in_flight;
+  load_counted_ = true;
+  latency_sampled_ = false;
+  picked_at_ = worker_.time().now();
   if (auto idle = host_->takeIdle()) {
     up_ = std::move(idle);
     ++up_gen_;
@@ -420,7 +426,13 @@ void Http1Session::onUpstreamFailure(error_code ec, bool connect_phase) {
   sendError(502, "upstream-reset", where + " closed the connection: " + ec.message(), false);
 }
 
+void Http1Session::releaseLoad() {
+  if (load_counted_ && host_) --host_->load.in_flight;
+  load_counted_ = false;
+}
+
 void Http1Session::dropUpstream() {
+  releaseLoad();
   if (counted_in_flight_ && host_) --host_->stats.in_flight;
   counted_in_flight_ = false;
   if (up_) {
@@ -545,6 +557,14 @@ void Http1Session::relayResponse() {
                                     client_version_);
     } else {
       final_status_ = resp_.status;
+      if (!latency_sampled_) {
+        // The instance's latency, for p2c_ewma: from pick (connect included) to its answer.
+        latency_sampled_ = true;
+        const auto now = worker_.time().now();
+        routing::observeLatency(
+            host_->load,
+            std::chrono::duration<double, std::micro>(now - picked_at_).count(), now);
+      }
       framing_ = chooseResponseFraming(resp_, head_request_, client_version_);
       if (framing_ == ResponseFraming::kClose || draining_ || worker_.draining())
         keep_alive_ = false;
@@ -612,6 +632,7 @@ void Http1Session::afterResponseWrite() {
 
 void Http1Session::onResponseDone() {
   response_done_ = true;
+  releaseLoad();
   --host_->stats.in_flight;
   counted_in_flight_ = false;
   host_->stats.responses.add(final_status_);
@@ -642,6 +663,7 @@ void Http1Session::startTunnel() {
   state_ = State::kTunnel;
   up_->in.consume(resp_consume_);
   host_->stats.responses.add(101);
+  releaseLoad();
   --host_->stats.in_flight;
   counted_in_flight_ = false;
   completeRequest();

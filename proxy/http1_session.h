@@ -86,6 +86,8 @@ class Http1Session : public std::enable_shared_from_this<Http1Session> {
   void afterResponseWrite();
   void onResponseDone();
   void finishExchange();
+  // The balancer's view of the exchange with host_ ends (in-flight down). Idempotent.
+  void releaseLoad();
 
   // Upgrade (WebSocket): after a 101, bytes flow both ways until both sides have closed.
   void startTunnel();
@@ -133,6 +135,10 @@ class Http1Session : public std::enable_shared_from_this<Http1Session> {
   std::unique_ptr<UpstreamConnection> up_;
   uint64_t up_gen_ = 0;  // bumped when up_ changes, so stale handlers know to stop
   bool counted_in_flight_ = false;
+  std::optional<uint64_t> hash_key_;  // ring_hash / maglev key of this request, kept for retries
+  bool load_counted_ = false;         // host_->load.in_flight counts this exchange
+  bool latency_sampled_ = false;      // host_->load has this exchange's latency
+  TimePoint picked_at_{};             // when host_ was picked (worker's TimeSource)
   uint32_t attempts_ = 0;
   ParseEvents resp_;
   std::optional<ResponseParser> resp_parser_;

@@ -13,6 +13,7 @@
 #include "common/time_source.h"
 #include "proxy/stats.h"
 #include "routing/cluster_snapshot.h"
+#include "routing/endpoint_load.h"
 
 namespace switchyard::proxy {
 
@@ -50,6 +51,10 @@ class UpstreamHost {
   size_t idleCount() const { return idle_.size(); }
 
   InstanceStats stats;
+  // The load balancer's live view of this host on this worker (least_request, p2c_ewma): in
+  // flight from pick to the end of the exchange, peak-EWMA latency to the response head.
+  // Written by the session, read through ClusterRuntime::pick().
+  routing::EndpointLoad load;
 
  private:
   routing::Endpoint endpoint_;
