@@ -1,4 +1,4 @@
-// The switchyard binary: `serve`, `check` (and, in later issues, `announce` and `ctl`).
+// The switchyard binary: `serve`, `check`, `announce` (and, in a later issue, `ctl`).
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "config/config_loader.h"
+#include "proxy/announce_command.h"
 #include "proxy/server.h"
 
 #ifndef SWITCHYARD_VERSION
@@ -68,8 +69,16 @@ int main(int argc, char** argv) {
   auto* check = app.add_subcommand("check", "Validate a configuration file and print every error");
   check->add_option("--config,-c", config_path, "YAML configuration file")->required();
 
-  CLI11_PARSE(app, argc, argv);
+  proxy::AnnounceCommand announce(app);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version exit 0; a bad flag is a usage error: exit status 2.
+    return app.exit(e) == 0 ? 0 : 2;
+  }
   if (serve->parsed()) return runServe(config_path);
   if (check->parsed()) return runCheck(config_path);
+  if (announce.parsed()) return announce.run();
   return 2;
 }
