@@ -190,11 +190,16 @@ int AnnounceCommand::run() {
   asio::io_context control{1};
   asio::signal_set signals(control, SIGTERM, SIGINT);
   asio::steady_timer stop_timer(control);
+  asio::steady_timer watchdog(control);
+  using Clock = std::chrono::steady_clock;
+  Clock::time_point down_since = Clock::now();  // no session since then; {} while connected
+  Clock::time_point last_warning{};
   discovery::ZkSession session(control, {zk_, std::chrono::milliseconds(session_timeout_ms_)});
   discovery::Announcer announcer(control, session, std::move(*options));
 
   bool stopping = false;
   auto finish = [&] {
+    watchdog.cancel();
     signals.cancel();
     stop_timer.cancel();
     // Closing the session deletes any ephemeral node left (when the servers hear it).
@@ -228,6 +233,30 @@ int AnnounceCommand::run() {
     });
   };
   wait_signal();
+
+  // The ZooKeeper client retries quietly: say so while it has no session, every 10 s.
+  session.addSessionListener([&](discovery::ZkSession::State state, bool) {
+    if (state == discovery::ZkSession::State::kConnected)
+      down_since = {};
+    else if (down_since == Clock::time_point{})
+      down_since = Clock::now();
+  });
+  std::function<void()> watch_connection = [&] {
+    watchdog.expires_after(std::chrono::seconds(1));
+    watchdog.async_wait([&](error_code ec) {
+      if (ec || stopping) return;
+      const auto now = Clock::now();
+      if (down_since != Clock::time_point{} && now - down_since >= std::chrono::seconds(2) &&
+          now - last_warning >= std::chrono::seconds(10)) {
+        last_warning = now;
+        spdlog::warn("announce: ZooKeeper {} unreachable for {} s (session {}); still trying", zk_,
+                     std::chrono::duration_cast<std::chrono::seconds>(now - down_since).count(),
+                     discovery::ZkSession::toString(session.state()));
+      }
+      watch_connection();
+    });
+  };
+  watch_connection();
 
   session.start();
   announcer.start();
