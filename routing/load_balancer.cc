@@ -10,7 +10,7 @@
 namespace switchyard::routing {
 
 std::unique_ptr<LoadBalancer> makeLoadBalancer(config::LoadBalancerKind kind, Random& random,
-                                               const TimeSource& time) {
+                                               const TimeSource&) {
   switch (kind) {
     case config::LoadBalancerKind::kRoundRobin:
       return std::make_unique<RoundRobin>();
@@ -19,7 +19,7 @@ std::unique_ptr<LoadBalancer> makeLoadBalancer(config::LoadBalancerKind kind, Ra
     case config::LoadBalancerKind::kLeastRequest:
       return std::make_unique<LeastRequest>(random);
     case config::LoadBalancerKind::kP2cEwma:
-      return std::make_unique<P2cEwma>(random, time);
+      return std::make_unique<P2cEwma>(random);
     case config::LoadBalancerKind::kRingHash:
       return std::make_unique<RingHash>(random);
     case config::LoadBalancerKind::kMaglev:

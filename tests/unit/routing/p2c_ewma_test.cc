@@ -18,7 +18,7 @@ using testing::snapshotWithWeights;
 TEST(P2cEwma, EqualEndpointsShareByWeight) {
   Random random(7);
   ManualTimeSource time;
-  P2cEwma lb(random, time);
+  P2cEwma lb(random);
   const std::vector<double> weights = {1, 2, 3, 4};
   auto s = snapshotWithWeights(weights);
   lb.update(s);
@@ -32,7 +32,7 @@ TEST(P2cEwma, EqualEndpointsShareByWeight) {
 TEST(P2cEwma, WeightZeroGetsNothingAndExcludeIsHonoured) {
   Random random(7);
   ManualTimeSource time;
-  P2cEwma lb(random, time);
+  P2cEwma lb(random);
   auto s = snapshotWithWeights({1, 0, 1, 1});
   lb.update(s);
   LoadTable load(4);
@@ -65,10 +65,37 @@ TEST(P2cEwma, CostIsLatencyTimesInFlightPerWeightPlusOne) {
   EXPECT_DOUBLE_EQ(P2cEwma::cost(l, 2, time.now()), 2000 * (3 / 2.0 + 1));
 }
 
+// pick() compares without reading the clock; it must agree with the costs read at any now.
+TEST(P2cEwma, CheaperAgreesWithCostsAtAnyTime) {
+  Random random(99);
+  int compared = 0;
+  for (int trial = 0; trial < 2000; ++trial) {
+    EndpointLoad a, b;
+    const auto at = std::chrono::milliseconds(random.below(100000));
+    const auto bt = std::chrono::milliseconds(random.below(100000));
+    if (random.below(8) != 0)
+      observeLatency(a, static_cast<double>(random.below(50000)), TimePoint(at));
+    if (random.below(8) != 0)
+      observeLatency(b, static_cast<double>(random.below(50000)), TimePoint(bt));
+    a.in_flight = static_cast<uint32_t>(random.below(4));
+    b.in_flight = static_cast<uint32_t>(random.below(4));
+    const double wa = 1 + static_cast<double>(random.below(3));
+    const double wb = 1 + static_cast<double>(random.below(3));
+    const TimePoint now =
+        TimePoint(std::max(at, bt) + std::chrono::milliseconds(random.below(30000)));
+    const double ca = P2cEwma::cost(a, wa, now), cb = P2cEwma::cost(b, wb, now);
+    if (std::abs(ca - cb) <= 1e-9 * std::max(ca, cb)) continue;  // a tie within rounding
+    ++compared;
+    ASSERT_EQ(P2cEwma::cheaper(b, wb, a, wa), cb < ca)
+        << "trial " << trial << ": " << cb << " vs " << ca;
+  }
+  EXPECT_GT(compared, 1500);
+}
+
 TEST(P2cEwma, UnsampledEndpointIsTriedButNotFlooded) {
   Random random(9);
   ManualTimeSource time;
-  P2cEwma lb(random, time);
+  P2cEwma lb(random);
   auto s = snapshotWithWeights({1, 1, 1, 1});
   lb.update(s);
   LoadTable load(4);
@@ -86,7 +113,7 @@ TEST(P2cEwma, UnsampledEndpointIsTriedButNotFlooded) {
 TEST(P2cEwma, SendsMostTrafficAwayFromAnEndpointTenTimesSlower) {
   Random random(13);
   ManualTimeSource time;
-  P2cEwma lb(random, time);
+  P2cEwma lb(random);
   auto s = snapshotWithWeights({1, 1, 1, 1});
   lb.update(s);
   LoadTable load(4);
@@ -116,7 +143,7 @@ TEST(P2cEwma, SendsMostTrafficAwayFromAnEndpointTenTimesSlower) {
 TEST(P2cEwma, AnEndpointSlowLongAgoIsTriedAgain) {
   Random random(21);
   ManualTimeSource time;
-  P2cEwma lb(random, time);
+  P2cEwma lb(random);
   auto s = snapshotWithWeights({1, 1});
   lb.update(s);
   LoadTable load(2);
