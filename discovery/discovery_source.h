@@ -1,12 +1,23 @@
 #pragma once
 // The extension point for discovery: static lists, files, ZooKeeper ServerSets.
 
+#include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 
 #include "discovery/instance_set.h"
 
 namespace switchyard::discovery {
+
+// What a source tells the admin API and the metrics beyond its set.
+struct SourceStatus {
+  std::map<std::string, uint64_t> rejected;  // malformed or unresolvable members, by reason
+  bool holding_previous = false;  // the set became empty; the previous instances still serve
+  size_t members = 0;             // entries seen (members read, good or bad)
+  uint64_t reads = 0;             // reads issued to the backing store (ZooKeeper), ever
+  std::string detail;             // e.g. "path does not exist (yet); watching for it"
+};
 
 class DiscoverySource {
  public:
@@ -24,6 +35,7 @@ class DiscoverySource {
   virtual bool ready() const = 0;
   // For logs and the admin API: "static", "file:/etc/x.yaml", "serverset:/aurora/...".
   virtual std::string describe() const = 0;
+  virtual SourceStatus status() const { return {}; }
 };
 
 }  // namespace switchyard::discovery

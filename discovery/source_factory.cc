@@ -1,12 +1,14 @@
 #include "discovery/source_factory.h"
 
 #include "discovery/file_source.h"
+#include "discovery/serverset_source.h"
 #include "discovery/static_source.h"
 
 namespace switchyard::discovery {
 
 std::unique_ptr<DiscoverySource> makeDiscoverySource(boost::asio::io_context& control,
-                                                     const config::Cluster& cluster) {
+                                                     const config::Cluster& cluster,
+                                                     ZkSession* zookeeper) {
   const config::Discovery& discovery = cluster.discovery;
   switch (discovery.kind) {
     case config::DiscoveryKind::kStatic:
@@ -15,7 +17,8 @@ std::unique_ptr<DiscoverySource> makeDiscoverySource(boost::asio::io_context& co
       return std::make_unique<FileSource>(control, discovery.file, std::chrono::milliseconds(500),
                                           cluster.name);
     case config::DiscoveryKind::kServerSet:
-      return nullptr;
+      if (!zookeeper) return nullptr;
+      return std::make_unique<ServerSetSource>(control, *zookeeper, discovery, cluster.name);
   }
   return nullptr;
 }

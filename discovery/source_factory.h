@@ -7,16 +7,18 @@
 
 #include "config/config.h"
 #include "discovery/discovery_source.h"
+#include "discovery/zk_session.h"
 
 namespace switchyard::discovery {
 
-// Control thread. A StaticSource for `static`, a FileSource for `file`.
+// Control thread. A StaticSource for `static`, a FileSource for `file`, a ServerSetSource on
+// `zookeeper` for `serverset`.
 //
-// Returns nullptr for `serverset`: ZooKeeper discovery is not built yet (a later issue adds it,
-// with a ZooKeeper session to pass in). The caller reports it; ClusterManager logs an error for
-// the cluster, which then has no instance and never becomes ready (so /ready stays 503 rather
-// than pretending).
+// Returns nullptr for `serverset` without a session (the configuration check makes that
+// impossible from a file); ClusterManager then logs an error for the cluster, which has no
+// instance and never becomes ready (so /ready stays 503 rather than pretending).
 std::unique_ptr<DiscoverySource> makeDiscoverySource(boost::asio::io_context& control,
-                                                     const config::Cluster& cluster);
+                                                     const config::Cluster& cluster,
+                                                     ZkSession* zookeeper);
 
 }  // namespace switchyard::discovery

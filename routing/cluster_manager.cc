@@ -103,7 +103,7 @@ std::vector<ClusterManager::ClusterStatus> ClusterManager::status() const {
   out.reserve(clusters_.size());
   for (const auto& c : clusters_)
     out.push_back({c->config->name, c->source ? c->source->describe() : "unavailable", c->ready,
-                   c->instances});
+                   c->instances, c->source ? c->source->status() : discovery::SourceStatus{}});
   return out;
 }
 

@@ -39,6 +39,7 @@ class ClusterManager {
     std::string source;  // DiscoverySource::describe()
     bool ready = false;
     discovery::InstanceSet instances;  // the last set the source gave
+    discovery::SourceStatus source_status;
   };
   std::vector<ClusterStatus> status() const;
 
