@@ -59,9 +59,16 @@ Server::Server(std::shared_ptr<const config::Config> config) : config_(std::move
   const uint32_t n = workerCount(*config_);
   for (uint32_t i = 0; i < n; ++i)
     workers_.push_back(std::make_unique<Worker>(i, access_log_ ? access_log_.get() : nullptr));
+  if (config_->zookeeper)
+    zookeeper_ = std::make_unique<discovery::ZkSession>(
+        control_, discovery::ZkSession::Options{
+                      config_->zookeeper->servers,
+                      std::chrono::milliseconds(config_->zookeeper->session_timeout_ms)});
   clusters_ = std::make_unique<routing::ClusterManager>(
       control_,
-      [this](const config::Cluster& c) { return discovery::makeDiscoverySource(control_, c); },
+      [this](const config::Cluster& c) {
+        return discovery::makeDiscoverySource(control_, c, zookeeper_.get());
+      },
       [this](std::shared_ptr<const routing::RoutingSnapshot> s) { publish(std::move(s)); });
 }
 
@@ -89,6 +96,8 @@ Result<bool> Server::bind() {
 }
 
 int Server::run() {
+  // Sources read once the session is up; until then they are not ready (and /ready says 503).
+  if (zookeeper_) zookeeper_->start();
   // The first snapshot is given to every worker before its thread starts, so that no
   // connection is accepted without routes.
   clusters_->apply(config_);
@@ -135,6 +144,20 @@ void Server::collectStats(std::function<void(StatsReport)> done) {
   }
 }
 
+std::optional<ZooKeeperView> Server::zookeeper() const {
+  if (!zookeeper_) return std::nullopt;
+  ZooKeeperView view;
+  view.servers = zookeeper_->options().servers;
+  view.state = discovery::ZkSession::toString(zookeeper_->state());
+  view.connected = zookeeper_->state() == discovery::ZkSession::State::kConnected;
+  view.session_id = zookeeper_->sessionIdText();
+  const auto& figures = zookeeper_->figures();
+  view.sessions = figures.sessions_established;
+  view.expirations = figures.expirations;
+  view.disconnections = figures.disconnections;
+  return view;
+}
+
 void Server::waitSignal() {
   signals_.async_wait([this](error_code ec, int sig) {
     if (ec) return;
@@ -176,6 +199,12 @@ void Server::reload() {
                   "apply that");
     return;
   }
+  // One session for the process: moving to other ZooKeeper servers is a restart (said, not
+  // ignored), like a listener change.
+  if (next->zookeeper != config_->zookeeper) {
+    spdlog::error("reload refused: the zookeeper section changed; restart to apply that");
+    return;
+  }
   config_ = next;
   clusters_->apply(config_);
   spdlog::info("reload applied: {} cluster(s)", config_->clusters.size());
@@ -190,6 +219,8 @@ void Server::shutdown() {
                grace_ms);
   admin_.stop();
   clusters_->stop();
+  // The sets stay as they are in the workers' snapshots while requests finish.
+  if (zookeeper_) zookeeper_->stop();
   for (auto& w : workers_) {
     Worker* worker = w.get();
     worker->post([this, worker] {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "discovery/zk_session.h"
 #include "proxy/admin/admin_backend.h"
 #include "proxy/admin/admin_server.h"
 #include "proxy/worker.h"
@@ -41,6 +42,7 @@ class Server final : public AdminBackend {
     return clusters_->current();
   }
   void collectStats(std::function<void(StatsReport)> done) override;
+  std::optional<ZooKeeperView> zookeeper() const override;
 
  private:
   void publish(std::shared_ptr<const routing::RoutingSnapshot> snapshot);
@@ -53,6 +55,8 @@ class Server final : public AdminBackend {
   boost::asio::signal_set signals_{control_};
   boost::asio::steady_timer shutdown_timer_{control_};
   std::unique_ptr<AccessLogSink> access_log_;
+  // The one ZooKeeper session every serverset source shares; null without a zookeeper section.
+  std::unique_ptr<discovery::ZkSession> zookeeper_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<routing::ClusterManager> clusters_;
   AdminServer admin_{control_, *this};

@@ -4,10 +4,12 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "config/config.h"
+#include "proxy/admin/admin_render.h"
 #include "proxy/stats.h"
 #include "routing/cluster_manager.h"
 
@@ -22,6 +24,8 @@ class AdminBackend {
   virtual std::shared_ptr<const routing::RoutingSnapshot> snapshot() const = 0;
   // Asks every worker for its figures and calls `done` on the control thread with their sum.
   virtual void collectStats(std::function<void(StatsReport)> done) = 0;
+  // The ZooKeeper session's state; nullopt when the gateway has none.
+  virtual std::optional<ZooKeeperView> zookeeper() const { return std::nullopt; }
 };
 
 }  // namespace switchyard::proxy

@@ -26,6 +26,23 @@ std::string esc(std::string_view s) {
   return out;
 }
 
+// Names come from the configuration and from ZooKeeper: escaped before they reach the page.
+std::string htmlEscape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    switch (c) {
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '&': out += "&amp;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out.push_back(c);
+    }
+  }
+  return out;
+}
+
 class Writer {
  public:
   void family(std::string_view name, std::string_view type, std::string_view help) {
@@ -102,6 +119,37 @@ std::string renderPrometheus(const AdminView& v) {
     for (const auto& [cause, n] : v.stats->listeners[i].errors)
       w.sample("errors_total", fmt::format("{},cause=\"{}\"", listenerLabel(i), esc(cause)), n);
 
+  if (v.zookeeper) {
+    const ZooKeeperView& zk = *v.zookeeper;
+    w.family("zookeeper_connected", "gauge", "1 while the ZooKeeper session is connected");
+    w.sample("zookeeper_connected", "", zk.connected ? 1 : 0);
+    w.family("zookeeper_session_state", "gauge", "1 for the session's current state");
+    for (const char* state : {"connecting", "connected", "suspended", "expired", "closed"})
+      w.sample("zookeeper_session_state", fmt::format("state=\"{}\"", state),
+               zk.state == state ? 1 : 0);
+    w.family("zookeeper_sessions_total", "counter", "ZooKeeper sessions established");
+    w.sample("zookeeper_sessions_total", "", zk.sessions);
+    w.family("zookeeper_session_expirations_total", "counter", "ZooKeeper sessions expired");
+    w.sample("zookeeper_session_expirations_total", "", zk.expirations);
+    w.family("zookeeper_disconnections_total", "counter",
+             "Connections to ZooKeeper lost while the session lived");
+    w.sample("zookeeper_disconnections_total", "", zk.disconnections);
+  }
+  w.family("discovery_ready", "gauge", "1 once the cluster's discovery source has been read once");
+  for (const auto& c : *v.clusters)
+    w.sample("discovery_ready", fmt::format("cluster=\"{}\"", esc(c.name)), c.ready ? 1 : 0);
+  w.family("discovery_rejected_members_total", "counter",
+           "Members skipped: malformed, unresolvable, bad status");
+  for (const auto& c : *v.clusters)
+    for (const auto& [reason, n] : c.source_status.rejected)
+      w.sample("discovery_rejected_members_total",
+               fmt::format("cluster=\"{}\",reason=\"{}\"", esc(c.name), esc(reason)), n);
+  w.family("discovery_holding_previous", "gauge",
+           "1 while a set that became empty keeps its previous instances");
+  for (const auto& c : *v.clusters)
+    w.sample("discovery_holding_previous", fmt::format("cluster=\"{}\"", esc(c.name)),
+             c.source_status.holding_previous ? 1 : 0);
+
   w.family("cluster_instances", "gauge", "Routable instances per cluster");
   if (v.snapshot)
     for (const auto& c : v.snapshot->clusters)
@@ -147,12 +195,22 @@ std::string renderPrometheus(const AdminView& v) {
 std::string renderClustersJson(const AdminView& v) {
   nlohmann::json out = nlohmann::json::object();
   out["ready"] = v.ready;
+  if (v.zookeeper) {
+    const ZooKeeperView& zk = *v.zookeeper;
+    out["zookeeper"] = {{"servers", zk.servers},         {"state", zk.state},
+                        {"session_id", zk.session_id},   {"sessions", zk.sessions},
+                        {"expirations", zk.expirations}, {"disconnections", zk.disconnections}};
+  }
   auto& clusters = out["clusters"] = nlohmann::json::array();
   for (const auto& status : *v.clusters) {
     nlohmann::json c;
     c["name"] = status.name;
     c["discovery"] = status.source;
     c["ready"] = status.ready;
+    if (!status.source_status.rejected.empty())
+      c["rejected_members"] = status.source_status.rejected;
+    if (status.source_status.holding_previous) c["holding_previous_instances"] = true;
+    if (!status.source_status.detail.empty()) c["discovery_detail"] = status.source_status.detail;
     const auto* cs = findClusterStats(v, status.name);
     const routing::ClusterSnapshot* snap = nullptr;
     if (v.snapshot)
@@ -208,12 +266,21 @@ std::string renderLivePage(const AdminView& v) {
   html += fmt::format("<h1>Switchyard</h1><p>{} &middot; up {:.0f} s</p>",
                       v.ready ? "<span class=ok>ready</span>" : "<span class=bad>not ready</span>",
                       v.uptime_seconds);
+  if (v.zookeeper)
+    html += fmt::format("<p>ZooKeeper {}: <span class={}>{}</span> &middot; session {} &middot; "
+                        "{} expiries</p>",
+                        htmlEscape(v.zookeeper->servers), v.zookeeper->connected ? "ok" : "bad",
+                        htmlEscape(v.zookeeper->state), htmlEscape(v.zookeeper->session_id),
+                        v.zookeeper->expirations);
   auto json = nlohmann::json::parse(renderClustersJson(v));
   for (const auto& c : json["clusters"]) {
-    html += fmt::format("<h2>{}</h2><p>{} &middot; {} &middot; {}</p>", c["name"].get<std::string>(),
-                        c["discovery"].get<std::string>(),
-                        c.value("load_balancer", std::string("")),
-                        c["ready"].get<bool>() ? "read" : "waiting for discovery");
+    html += fmt::format("<h2>{}</h2><p>{} &middot; {} &middot; {}{}</p>",
+                        htmlEscape(c["name"].get<std::string>()), htmlEscape(c["discovery"].get<std::string>()),
+                        htmlEscape(c.value("load_balancer", std::string(""))),
+                        c["ready"].get<bool>() ? "read" : "waiting for discovery",
+                        c.value("holding_previous_instances", false)
+                            ? " &middot; <span class=bad>set empty: holding previous instances</span>"
+                            : "");
     html += "<table><tr><th>instance</th><th>shard</th><th>status</th><th>weight</th>"
             "<th>in flight</th><th>connections</th><th>requests</th><th>5xx</th>"
             "<th>connect failures</th><th>p50 ms</th><th>p99 ms</th></tr>";
@@ -222,7 +289,7 @@ std::string renderLivePage(const AdminView& v) {
       html += fmt::format(
           "<tr><td>{}</td><td>{}</td><td class={}>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}"
           "</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-          i["address"].get<std::string>(), i.contains("shard") ? i["shard"].dump() : "-",
+          htmlEscape(i["address"].get<std::string>()), i.contains("shard") ? i["shard"].dump() : "-",
           status == "alive" ? "ok" : "draining", status, i["weight"].dump(),
           i["in_flight"].dump(), i["connections"].dump(), i["requests"].dump(),
           i["errors_5xx"].dump(), i["connect_failures"].dump(), i["latency_p50_ms"].dump(),

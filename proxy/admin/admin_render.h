@@ -11,6 +11,16 @@
 
 namespace switchyard::proxy {
 
+struct ZooKeeperView {
+  std::string servers;
+  std::string state;       // ZkSession::toString(): connecting, connected, suspended, expired
+  bool connected = false;
+  std::string session_id;  // "0x..." or empty
+  uint64_t sessions = 0;   // sessions established (more than 1: expiries happened)
+  uint64_t expirations = 0;
+  uint64_t disconnections = 0;
+};
+
 struct AdminView {
   const config::Config* config = nullptr;
   bool ready = false;
@@ -18,6 +28,7 @@ struct AdminView {
   const routing::RoutingSnapshot* snapshot = nullptr;
   const StatsReport* stats = nullptr;
   double uptime_seconds = 0;
+  const ZooKeeperView* zookeeper = nullptr;  // null: no zookeeper section
 };
 
 std::string renderPrometheus(const AdminView& v);

@@ -51,6 +51,8 @@ class AdminServer::Session : public std::enable_shared_from_this<AdminServer::Se
       std::string body = "not ready: waiting for discovery of";
       for (const auto& c : backend_.clusterStatus())
         if (!c.ready) body += " " + c.name;
+      if (auto zk = backend_.zookeeper(); zk && !zk->connected)
+        body += " (zookeeper " + zk->servers + ": " + zk->state + ")";
       return reply(http::status::service_unavailable, "text/plain", body + "\n");
     }
     if (path == "/config")
@@ -66,6 +68,8 @@ class AdminServer::Session : public std::enable_shared_from_this<AdminServer::Se
         v.clusters = &clusters;
         v.snapshot = snapshot.get();
         v.stats = &stats;
+        auto zookeeper = self->backend_.zookeeper();
+        if (zookeeper) v.zookeeper = &*zookeeper;
         v.uptime_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() -
                                                          kStartTime)
                                .count();
