@@ -1,0 +1,55 @@
+#pragma once
+// What the ZooKeeper benchmarks measure at an instance: the arrival time (steady clock, taken in
+// the backend's handler as soon as a request head is read) and the upstream connection id of
+// every request a TestBackend receives. It answers every request 200. Helpers to summarise
+// latencies and to write ServerSet members sit beside it.
+// Threads: record() runs on the backend's thread; the rest on the benchmark's thread.
+
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "tests/support/test_backend.h"
+
+namespace switchyard::bench {
+
+using Clock = std::chrono::steady_clock;
+
+class ArrivalLog {
+ public:
+  struct Arrival {
+    Clock::time_point at;
+    uint64_t connection_id;  // 1-based, in the backend's accept order
+  };
+
+  // Installs the recording handler on `backend` (which must outlive this log).
+  explicit ArrivalLog(support::TestBackend& backend);
+  ~ArrivalLog();
+  ArrivalLog(const ArrivalLog&) = delete;
+  ArrivalLog& operator=(const ArrivalLog&) = delete;
+
+  // Arrivals at or after t0, in arrival order.
+  std::vector<Arrival> since(Clock::time_point t0) const;
+  // Forgets every arrival (between changes, so the log stays small).
+  void clear();
+  // Connections the backend accepted so far: ids above this value are connections opened later.
+  uint64_t connectionCount() const { return backend_.connectionCount(); }
+
+ private:
+  support::TestBackend& backend_;
+  mutable std::mutex mutex_;
+  std::vector<Arrival> arrivals_;
+};
+
+// Nearest-rank percentile (p in [0, 100]) of values; 0 when empty.
+double percentile(std::vector<double> values, double p);
+// Milliseconds between two time points, as a double.
+double msBetween(Clock::time_point from, Clock::time_point to);
+// A ServerSet member as Aurora writes it (serviceEndpoint, no additional endpoints, ALIVE).
+std::string serverSetMember(const std::string& host, uint16_t port);
+// "p50 / p99 / max" row cells in ms with 2 decimals, and the count.
+std::string latencyCells(const std::vector<double>& ms);
+
+}  // namespace switchyard::bench

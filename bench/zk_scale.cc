@@ -1,0 +1,344 @@
+// bench/zk_scale: a gateway watching many ServerSets.
+//
+// Writes --sets ServerSets of --members members each into a real ZooKeeper (asynchronous C API,
+// before the gateway starts), generates a config with one cluster per set and one Host route per
+// cluster (Host "s123" -> cluster s123), then measures:
+//   - ready: from spawning the switchyard binary to GET /ready = 200 (polled every 25 ms by
+//     SwitchyardProcess), over --starts starts; the gateway's CPU time to get there;
+//   - memory: VmRSS and VmHWM of the gateway once ready (and again after the changes);
+//   - one change while all are watched: the last set (the probe) has real backends as members;
+//     under paced load on its Host route, a separate client adds member X (t0 just before the
+//     write) and the latency is the first request X receives; then X is deleted (latency: the
+//     last request X receives). --changes times.
+// Every other member points at 127.0.0.1 ports where nothing listens: they get no traffic.
+// Prints a markdown report. Measured, never asserted. Loopback only; children stopped by PID.
+
+#include <fmt/format.h>
+#include <unistd.h>
+#include <zookeeper/zookeeper.h>
+
+#include <CLI/CLI.hpp>
+#include <condition_variable>
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include "bench/zk_arrival_log.h"
+#include "bench/zk_paced_load.h"
+#include "tests/support/free_port.h"
+#include "tests/support/switchyard_process.h"
+#include "tests/support/test_backend.h"
+#include "tests/support/zk_test_client.h"
+#include "tests/support/zookeeper_server.h"
+
+namespace switchyard::bench {
+namespace {
+
+using namespace std::chrono_literals;
+using support::ZkNodeMode;
+
+constexpr const char* kRoot = "/bench/scale";
+
+struct Options {
+  int sets = 1000;
+  int members = 20;
+  int workers = 2;
+  int starts = 3;
+  int changes = 50;
+  int connections = 8;
+  double rate = 4000;
+  int quiet_ms = 300;
+  int hold_ms = 50;
+  int ready_timeout_s = 60;
+};
+
+int fail(const std::string& what) {
+  // A failed start's message carries the whole generated config: keep its tail (stderr).
+  constexpr size_t kTail = 4000;
+  std::string text = what.size() > kTail ? "..." + what.substr(what.size() - kTail) : what;
+  std::fprintf(stderr, "zk_scale: %s\n", text.c_str());
+  return 1;
+}
+
+std::string setName(int i) { return "s" + std::to_string(i); }
+
+// Creates many persistent nodes with zoo_acreate, at most `window` in flight. ZooKeeper answers a
+// session's requests in order, so a parent created before its children is there when they come.
+class BulkWriter {
+ public:
+  ~BulkWriter() {
+    if (zh_) zookeeper_close(zh_);
+  }
+
+  bool connect(const std::string& servers) {
+    zoo_set_debug_level(ZOO_LOG_LEVEL_ERROR);
+    zh_ = zookeeper_init(servers.c_str(), &BulkWriter::watcher, 30000, nullptr, this, 0);
+    if (!zh_) return false;
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, 10s, [&] { return connected_; });
+  }
+
+  void create(const std::string& path, const std::string& data) {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [&] { return in_flight_ < kWindow; });
+    ++in_flight_;
+    lock.unlock();
+    int rc = zoo_acreate(zh_, path.c_str(), data.data(), static_cast<int>(data.size()),
+                         &ZOO_OPEN_ACL_UNSAFE, 0, &BulkWriter::created, this);
+    if (rc != ZOK) finish(rc);
+  }
+
+  // Waits until every create was answered; the first error, or empty.
+  std::string wait() {
+    std::unique_lock lock(mutex_);
+    if (!changed_.wait_for(lock, 300s, [&] { return in_flight_ == 0; }))
+      return "creates not answered within 300 s";
+    return error_;
+  }
+
+ private:
+  static constexpr int kWindow = 2000;
+
+  static void watcher(zhandle_t*, int type, int state, const char*, void* context) {
+    auto* self = static_cast<BulkWriter*>(context);
+    if (type == ZOO_SESSION_EVENT && state == ZOO_CONNECTED_STATE) {
+      std::lock_guard lock(self->mutex_);
+      self->connected_ = true;
+      self->changed_.notify_all();
+    }
+  }
+  static void created(int rc, const char*, const void* data) {
+    const_cast<BulkWriter*>(static_cast<const BulkWriter*>(data))->finish(rc);
+  }
+  void finish(int rc) {
+    std::lock_guard lock(mutex_);
+    if (rc != ZOK && error_.empty()) error_ = std::string("create: ") + zerror(rc);
+    --in_flight_;
+    changed_.notify_all();
+  }
+
+  zhandle_t* zh_ = nullptr;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  bool connected_ = false;
+  int in_flight_ = 0;
+  std::string error_;
+};
+
+std::string makeConfig(const Options& o) {
+  std::string c =
+      "zookeeper:\n  servers: \"${ZK}\"\n  session_timeout_ms: 10000\n"
+      "workers: " +
+      std::to_string(o.workers) +
+      "\n"
+      "listeners:\n  - name: web\n    address: \"127.0.0.1:${LISTEN}\"\n    protocol: http\n"
+      "    routes:\n";
+  for (int i = 0; i < o.sets; ++i)
+    c += fmt::format("      - match: {{ host: \"{0}\" }}\n        cluster: {0}\n", setName(i));
+  c += "clusters:\n";
+  for (int i = 0; i < o.sets; ++i)
+    c += fmt::format(
+        "  - name: {0}\n    discovery: {{ serverset: \"{1}/{0}\" }}\n    load_balancer: "
+        "round_robin\n",
+        setName(i), kRoot);
+  c += "admin:\n  address: \"127.0.0.1:${ADMIN}\"\n";
+  return c;
+}
+
+// utime + stime of a process (its threads included), in ms; -1 when unreadable.
+double cpuMs(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto close = text.rfind(')');
+  if (close == std::string::npos) return -1;
+  std::istringstream fields(text.substr(close + 2));
+  std::string f;
+  unsigned long long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && fields >> f; ++i) {
+    if (i == 14) utime = std::stoull(f);
+    if (i == 15) stime = std::stoull(f);
+  }
+  return static_cast<double>(utime + stime) * 1000.0 / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+struct StartFigures {
+  double ready_ms;
+  double cpu_ms;
+  long rss_kb;
+  long hwm_kb;
+};
+
+template <class Pred>
+bool pollUntil(Clock::time_point deadline, Pred pred) {
+  while (!pred()) {
+    if (Clock::now() >= deadline) return pred();
+    std::this_thread::sleep_for(200us);  // poll interval, not a wait for the result
+  }
+  return true;
+}
+
+int run(const Options& o) {
+  support::ZooKeeperServer zk;
+  if (auto r = zk.start(); !r) return fail(std::string("ZooKeeper: ") + r.message());
+  support::ZkTestClient writer;  // the separate client whose changes are timed
+  if (auto r = writer.connect(zk.connectString()); !r) return fail(r.message());
+  if (auto r = writer.createPath(kRoot); !r) return fail(r.message());
+
+  // The probe set (the last one, so its route is the last to match) has real members.
+  std::vector<std::unique_ptr<support::TestBackend>> probe_members;
+  for (int m = 0; m < o.members; ++m)
+    probe_members.push_back(std::make_unique<support::TestBackend>("p" + std::to_string(m)));
+  support::TestBackend x("x");
+  ArrivalLog arrivals(x);
+  const int probe = o.sets - 1;
+  const std::string probe_path = std::string(kRoot) + "/" + setName(probe);
+
+  auto write_start = Clock::now();
+  {
+    BulkWriter bulk;
+    if (!bulk.connect(zk.connectString())) return fail("bulk writer: no ZooKeeper session");
+    for (int s = 0; s < o.sets; ++s) {
+      std::string path = std::string(kRoot) + "/" + setName(s);
+      bulk.create(path, "");
+      for (int m = 0; m < o.members; ++m) {
+        uint16_t port = s == probe ? probe_members[m]->port()
+                                   : static_cast<uint16_t>(20000 + (s * o.members + m) % 40000);
+        bulk.create(fmt::format("{}/member_{:010d}", path, m), serverSetMember("127.0.0.1", port));
+      }
+    }
+    if (auto e = bulk.wait(); !e.empty()) return fail(e);
+  }
+  const double write_ms = msBetween(write_start, Clock::now());
+  std::fprintf(stderr, "zk_scale: %d member znodes written in %.0f ms\n", o.sets * o.members,
+               write_ms);
+
+  const std::string config = makeConfig(o);
+  std::vector<StartFigures> starts;
+  std::unique_ptr<support::SwitchyardProcess> gateway;
+  uint16_t listen_port = 0;
+  for (int s = 0; s < o.starts; ++s) {
+    if (gateway) {
+      gateway->sendSignal(SIGTERM);
+      if (!gateway->waitExit(30s)) return fail("the gateway did not exit within 30 s of SIGTERM");
+    }
+    listen_port = support::freeLoopbackPort();
+    uint16_t admin_port = support::freeLoopbackPort();
+    gateway = std::make_unique<support::SwitchyardProcess>(
+        support::fillTemplate(config, {{"ZK", zk.connectString()},
+                                       {"LISTEN", std::to_string(listen_port)},
+                                       {"ADMIN", std::to_string(admin_port)}}),
+        admin_port);
+    auto t0 = Clock::now();
+    if (auto r = gateway->start(std::chrono::seconds(o.ready_timeout_s)); !r)
+      return fail(std::string("gateway: ") + r.message());
+    starts.push_back({msBetween(t0, Clock::now()), cpuMs(gateway->pid()), gateway->vmRssKb(),
+                      gateway->vmHwmKb()});
+    std::fprintf(stderr, "zk_scale: start %d ready in %.0f ms\n", s + 1, starts.back().ready_ms);
+  }
+
+  PacedLoad load(
+      {.port = listen_port, .host = setName(probe), .connections = o.connections, .rate = o.rate});
+  load.start();
+  std::this_thread::sleep_for(1s);
+  for (auto& b : probe_members)
+    if (b->requestCount() == 0) return fail("probe member " + b->name() + " got no request");
+  if (load.errors() > 0) return fail("load errors during warm-up: " + load.errorSamples().front());
+
+  std::vector<double> add_ms, delete_ms, write_ack_ms;
+  for (int i = 0; i < o.changes; ++i) {
+    arrivals.clear();
+    auto t0 = Clock::now();
+    auto created = writer.create(probe_path + "/member_", serverSetMember("127.0.0.1", x.port()),
+                                 ZkNodeMode::kEphemeralSequential);
+    write_ack_ms.push_back(msBetween(t0, Clock::now()));
+    if (!created) return fail(created.error().message);
+    Clock::time_point first{};
+    auto arrived = [&] {
+      auto a = arrivals.since(t0);
+      if (a.empty()) return false;
+      first = a.front().at;
+      return true;
+    };
+    if (!pollUntil(t0 + 5s, arrived))
+      return fail(fmt::format("change {}: no request reached X within 5 s", i));
+    add_ms.push_back(msBetween(t0, first));
+    std::this_thread::sleep_for(std::chrono::milliseconds(o.hold_ms));
+
+    arrivals.clear();
+    t0 = Clock::now();
+    if (auto r = writer.remove(*created); !r) return fail(r.message());
+    Clock::time_point last = t0;
+    auto quiet = [&] {
+      auto a = arrivals.since(t0);
+      if (!a.empty()) last = a.back().at;
+      return Clock::now() - last >= std::chrono::milliseconds(o.quiet_ms);
+    };
+    if (!pollUntil(t0 + 5s, quiet))
+      return fail(fmt::format("change {}: X still receives requests 5 s after its delete", i));
+    delete_ms.push_back(msBetween(t0, last));
+    if (!gateway->running()) return fail("the gateway exited during the run");
+  }
+  load.stop();
+  const long rss_after = gateway->vmRssKb(), hwm_after = gateway->vmHwmKb();
+  gateway->sendSignal(SIGTERM);
+  gateway->waitExit(30s);
+
+  std::printf(
+      "Command: `zk_scale --sets %d --members %d --workers %d --starts %d --changes %d "
+      "--connections %d --rate %.0f`\n\n",
+      o.sets, o.members, o.workers, o.starts, o.changes, o.connections, o.rate);
+  std::printf(
+      "ZooKeeper: %d sets x %d members = %d member znodes written in %.0f ms (async "
+      "creates).\n\n",
+      o.sets, o.members, o.sets * o.members, write_ms);
+  std::printf(
+      "| start | spawn -> /ready 200 | gateway CPU | VmRSS | VmHWM |\n"
+      "|--:|--:|--:|--:|--:|\n");
+  for (size_t i = 0; i < starts.size(); ++i)
+    std::printf("| %zu | %.0f ms | %.0f ms | %.1f MB | %.1f MB |\n", i + 1, starts[i].ready_ms,
+                starts[i].cpu_ms, starts[i].rss_kb / 1024.0, starts[i].hwm_kb / 1024.0);
+  std::printf("\nAfter the changes: VmRSS %.1f MB, VmHWM %.1f MB.\n\n", rss_after / 1024.0,
+              hwm_after / 1024.0);
+  std::printf(
+      "| change in set %s (%d members + X) | count | p50 | p99 | max |\n"
+      "|---|--:|--:|--:|--:|\n",
+      setName(probe).c_str(), o.members);
+  std::printf("| add: first request to X | %s |\n", latencyCells(add_ms).c_str());
+  std::printf("| delete: last request to X | %s |\n", latencyCells(delete_ms).c_str());
+  std::printf("| (ZooKeeper create acknowledged) | %s |\n\n", latencyCells(write_ack_ms).c_str());
+  std::printf("Load on Host %s: %d connections, %.0f req/s, %llu errors.\n", setName(probe).c_str(),
+              o.connections, o.rate, static_cast<unsigned long long>(load.errors()));
+  for (const auto& e : load.errorSamples()) std::printf("  error: %s\n", e.c_str());
+  std::printf(
+      "Resolution: once a worker knows X it routes to X about every (members+1)W/R = "
+      "%.1f ms; the first of %d workers, about a third of that on average.\n",
+      (o.members + 1.0) * o.workers / o.rate * 1000.0, o.workers);
+  return load.errors() == 0 ? 0 : 2;
+}
+
+}  // namespace
+}  // namespace switchyard::bench
+
+int main(int argc, char** argv) {
+  switchyard::bench::Options o;
+  CLI::App app{"Many ServerSets: time to /ready, memory, one change applied"};
+  app.add_option("--sets", o.sets, "ServerSets (one cluster and one Host route each)");
+  app.add_option("--members", o.members, "members per set");
+  app.add_option("--workers", o.workers, "gateway workers");
+  app.add_option("--starts", o.starts, "gateway starts measured (the last one serves the changes)");
+  app.add_option("--changes", o.changes, "member adds (each followed by its delete)");
+  app.add_option("--connections", o.connections, "load connections (one thread each)");
+  app.add_option("--rate", o.rate, "offered load on the probe set, req/s in total");
+  app.add_option("--quiet-ms", o.quiet_ms, "after a delete, X quiet this long = done");
+  app.add_option("--ready-timeout-s", o.ready_timeout_s, "give up on /ready after this");
+  CLI11_PARSE(app, argc, argv);
+  if (o.sets < 1 || o.members < 1 || o.starts < 1) {
+    std::fprintf(stderr, "zk_scale: --sets, --members and --starts must be at least 1\n");
+    return 2;
+  }
+  return switchyard::bench::run(o);
+}
