@@ -6,15 +6,17 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "bench/zk_paced_load.h"
+
 namespace switchyard::bench {
 
 ArrivalLog::ArrivalLog(support::TestBackend& backend) : backend_(backend) {
   arrivals_.reserve(1 << 16);
   backend_.setHandler([this](const support::BackendRequest& request) {
-    Arrival a{Clock::now(), request.connection_id};
+    Arrival a{Clock::now(), request.connection_id, request.header(kClientHeader)};
     {
       std::lock_guard lock(mutex_);
-      arrivals_.push_back(a);
+      arrivals_.push_back(std::move(a));
     }
     return support::BackendBehavior::fixed();
   });

@@ -1,8 +1,8 @@
 #pragma once
 // What the ZooKeeper benchmarks measure at an instance: the arrival time (steady clock, taken in
-// the backend's handler as soon as a request head is read) and the upstream connection id of
-// every request a TestBackend receives. It answers every request 200. Helpers to summarise
-// latencies and to write ServerSet members sit beside it.
+// the backend's handler as soon as a request head is read), the upstream connection id and the
+// load client (PacedLoad's x-bench-client) of every request a TestBackend receives. It answers
+// every request 200. Helpers to summarise latencies and to write ServerSet members sit beside it.
 // Threads: record() runs on the backend's thread; the rest on the benchmark's thread.
 
 #include <chrono>
@@ -22,6 +22,7 @@ class ArrivalLog {
   struct Arrival {
     Clock::time_point at;
     uint64_t connection_id;  // 1-based, in the backend's accept order
+    std::string client;      // x-bench-client: "INDEX.GENERATION" of the load client
   };
 
   // Installs the recording handler on `backend` (which must outlive this log).
@@ -34,8 +35,6 @@ class ArrivalLog {
   std::vector<Arrival> since(Clock::time_point t0) const;
   // Forgets every arrival (between changes, so the log stays small).
   void clear();
-  // Connections the backend accepted so far: ids above this value are connections opened later.
-  uint64_t connectionCount() const { return backend_.connectionCount(); }
 
  private:
   support::TestBackend& backend_;

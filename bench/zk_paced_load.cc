@@ -35,8 +35,8 @@ void PacedLoad::recordError(std::string what) {
 void PacedLoad::runClient(int index) {
   const auto interval = std::chrono::duration_cast<Clock::duration>(
       std::chrono::duration<double>(options_.connections / options_.rate));
-  const std::string request =
-      support::HttpClient::buildRequest("GET", "/", {{"Host", options_.host}});
+  int generation = 0;
+  std::string request;
   support::HttpClient client;
   // Spread the clients' send times over one interval so the gateway sees an even stream.
   auto next = Clock::now() + interval * index / options_.connections;
@@ -45,9 +45,16 @@ void PacedLoad::runClient(int index) {
     next += interval;
     // Never send a burst to catch up after a stall: the schedule restarts from now.
     if (Clock::now() > next + std::chrono::milliseconds(10)) next = Clock::now() + interval;
-    if (!client.isOpen() && !client.connect(options_.port)) {
-      recordError("connect: " + client.lastError());
-      continue;
+    if (!client.isOpen()) {
+      if (!client.connect(options_.port)) {
+        recordError("connect: " + client.lastError());
+        continue;
+      }
+      request = support::HttpClient::buildRequest(
+          "GET", "/",
+          support::HeaderList{
+              {"Host", options_.host},
+              {kClientHeader, std::to_string(index) + "." + std::to_string(generation++)}});
     }
     support::HttpResponse r =
         client.roundTrip(request, support::ReadOptions::within(options_.request_timeout));

@@ -4,6 +4,8 @@
 // requests per second (paced, not closed loop, so the gateway's control thread keeps its share of
 // the 2 cores and the load does not drift with the gateway's speed). A request whose answer is not
 // a complete 200 is an error; the connection is then closed and opened again.
+// Every request carries `x-bench-client: INDEX.GENERATION` (the generation grows on each
+// reconnection): a backend can tell which client connection, hence which gateway worker, sent it.
 // Threads: start()/stop() and the figures from the benchmark's thread; the clients run on their
 // own.
 
@@ -24,6 +26,8 @@ struct PacedLoadOptions {
   double rate = 4000;  // requests per second, all connections together
   std::chrono::milliseconds request_timeout{2000};
 };
+
+inline constexpr const char* kClientHeader = "x-bench-client";
 
 class PacedLoad {
  public:
