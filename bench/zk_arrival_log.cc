@@ -1,10 +1,13 @@
 #include "bench/zk_arrival_log.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cmath>
 #include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
 
 #include "bench/zk_paced_load.h"
 
@@ -34,6 +37,88 @@ std::vector<ArrivalLog::Arrival> ArrivalLog::since(Clock::time_point t0) const {
 void ArrivalLog::clear() {
   std::lock_guard lock(mutex_);
   arrivals_.clear();
+}
+
+WorkerGroups WorkerGroups::fromBackends(
+    const std::vector<std::unique_ptr<support::TestBackend>>& backends) {
+  // Union-find over "c:CLIENT" and "u:BACKEND:CONNECTION" keys.
+  std::map<std::string, std::string> parent;
+  auto find = [&](std::string k) {
+    if (!parent.count(k)) parent[k] = k;
+    while (parent[k] != k) k = parent[k] = parent[parent[k]];
+    return k;
+  };
+  for (const auto& b : backends) {
+    for (const auto& r : b->requests()) {
+      std::string client = r.header(kClientHeader);
+      if (client.empty()) continue;
+      std::string c = find("c:" + client);
+      std::string u = find(fmt::format("u:{}:{}", b->name(), r.connection_id));
+      if (c != u) parent[c] = u;
+    }
+  }
+  WorkerGroups w;
+  std::map<std::string, int> root_index;
+  std::vector<std::string> keys;
+  for (const auto& [key, unused] : parent) keys.push_back(key);
+  for (const auto& key : keys) {
+    if (key.rfind("c:", 0) != 0) continue;
+    auto [it, inserted] = root_index.emplace(find(key), static_cast<int>(root_index.size()));
+    w.group_of[key.substr(2)] = it->second;
+  }
+  w.groups = static_cast<int>(root_index.size());
+  return w;
+}
+
+std::string WorkerGroups::describe() const {
+  std::vector<int> counts(static_cast<size_t>(groups), 0);
+  for (const auto& [client, group] : group_of) ++counts[static_cast<size_t>(group)];
+  return fmt::format("{}", fmt::join(counts, " + "));
+}
+
+namespace {
+void pollPause() {
+  std::this_thread::sleep_for(std::chrono::microseconds(200));  // poll interval, not a wait
+}
+}  // namespace
+
+std::optional<AddSeen> waitForEveryWorker(const ArrivalLog& log, Clock::time_point t0,
+                                          const WorkerGroups& workers, Clock::time_point deadline,
+                                          size_t* seen_groups) {
+  for (;;) {
+    const bool last_try = Clock::now() >= deadline;
+    auto after = log.since(t0);
+    std::set<int> seen;
+    for (const auto& a : after) {
+      auto w = workers.group_of.find(a.client);
+      if (w == workers.group_of.end()) continue;
+      seen.insert(w->second);
+      if (seen.size() == static_cast<size_t>(workers.groups))
+        return AddSeen{after.front().at, a.at};
+    }
+    *seen_groups = seen.size();
+    if (last_try) return std::nullopt;
+    pollPause();
+  }
+}
+
+std::optional<Clock::time_point> waitForQuiet(const ArrivalLog& log, Clock::time_point t0,
+                                              Clock::duration quiet, Clock::time_point deadline,
+                                              bool* timed_out) {
+  *timed_out = false;
+  for (;;) {
+    auto after = log.since(t0);
+    Clock::time_point last = after.empty() ? t0 : after.back().at;
+    if (Clock::now() - last >= quiet) {
+      if (after.empty()) return std::nullopt;
+      return last;
+    }
+    if (Clock::now() >= deadline) {
+      *timed_out = true;
+      return std::nullopt;
+    }
+    pollPause();
+  }
 }
 
 double percentile(std::vector<double> values, double p) {

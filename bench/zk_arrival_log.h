@@ -7,7 +7,10 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -41,6 +44,36 @@ class ArrivalLog {
   mutable std::mutex mutex_;
   std::vector<Arrival> arrivals_;
 };
+
+// Which gateway worker each load client (PacedLoad) is on. The gateway does not say, but a
+// worker's client connections share that worker's upstream pool: linking each client to the
+// upstream connections its requests came through (at backends that got steady traffic) splits
+// the clients into one connected group per worker.
+struct WorkerGroups {
+  std::map<std::string, int> group_of;  // x-bench-client value -> group, 0-based
+  int groups = 0;
+
+  static WorkerGroups fromBackends(
+      const std::vector<std::unique_ptr<support::TestBackend>>& backends);
+  // "6 + 2": clients per group.
+  std::string describe() const;
+};
+
+// After an add at t0: when X got its first request, and when it had got one from every worker.
+struct AddSeen {
+  Clock::time_point first;
+  Clock::time_point every_worker;
+};
+// Polls the log until X got a request from a client of every group, or the deadline; nullopt
+// then, with the number of groups seen in *seen_groups.
+std::optional<AddSeen> waitForEveryWorker(const ArrivalLog& log, Clock::time_point t0,
+                                          const WorkerGroups& workers, Clock::time_point deadline,
+                                          size_t* seen_groups);
+// After a delete at t0: polls until X has been quiet for `quiet`; the last arrival after t0
+// (nullopt when there was none; *timed_out when still not quiet at the deadline).
+std::optional<Clock::time_point> waitForQuiet(const ArrivalLog& log, Clock::time_point t0,
+                                              Clock::duration quiet, Clock::time_point deadline,
+                                              bool* timed_out);
 
 // Nearest-rank percentile (p in [0, 100]) of values; 0 when empty.
 double percentile(std::vector<double> values, double p);

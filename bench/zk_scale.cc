@@ -1,17 +1,20 @@
 // bench/zk_scale: a gateway watching many ServerSets.
 //
 // Writes --sets ServerSets of --members members each into a real ZooKeeper (asynchronous C API,
-// before the gateway starts), generates a config with one cluster per set and one Host route per
-// cluster (Host "s123" -> cluster s123), then measures:
+// before the gateway starts), plus a small probe set; generates a config with one cluster per
+// set and one Host route per cluster (Host "s123" -> cluster s123, the probe's route last), then
+// measures:
 //   - ready: from spawning the switchyard binary to GET /ready = 200 (polled every 25 ms by
-//     SwitchyardProcess), over --starts starts; the gateway's CPU time to get there;
+//     SwitchyardProcess), over --starts starts, and the gateway's CPU time until then;
 //   - memory: VmRSS and VmHWM of the gateway once ready (and again after the changes);
-//   - one change while all are watched: the last set (the probe) has real backends as members;
-//     under paced load on its Host route, a separate client adds member X (t0 just before the
-//     write) and the latency is the first request X receives; then X is deleted (latency: the
-//     last request X receives). --changes times.
-// Every other member points at 127.0.0.1 ports where nothing listens: they get no traffic.
-// Prints a markdown report. Measured, never asserted. Loopback only; children stopped by PID.
+//   - a change while all are watched: the probe set ("probe", --probe-members real backends)
+//     under paced load on its Host route, and the change loop of bench/zk_change_probe.h (add X:
+//     first request to X and X routed by every worker; delete X: last request to X).
+// The probe set is small on purpose: round robin over N instances reaches X only every N picks
+// of a worker, and with 20 members that wait (~10 ms at 4,000 req/s) would swamp the figure.
+// Every member of the --sets sets points at a 127.0.0.1 port where nothing listens: those
+// clusters get no traffic. Prints a markdown report. Measured, never asserted. Loopback only;
+// the children are stopped by PID.
 
 #include <fmt/format.h>
 #include <unistd.h>
@@ -28,6 +31,7 @@
 #include <thread>
 
 #include "bench/zk_arrival_log.h"
+#include "bench/zk_change_probe.h"
 #include "bench/zk_paced_load.h"
 #include "tests/support/free_port.h"
 #include "tests/support/switchyard_process.h"
@@ -49,10 +53,11 @@ struct Options {
   int workers = 2;
   int starts = 3;
   int changes = 50;
+  int probe_members = 3;
   int connections = 8;
   double rate = 4000;
   int quiet_ms = 300;
-  int hold_ms = 50;
+  int hold_ms = 100;
   int ready_timeout_s = 60;
 };
 
@@ -64,7 +69,10 @@ int fail(const std::string& what) {
   return 1;
 }
 
-std::string setName(int i) { return "s" + std::to_string(i); }
+// Sets 0 .. sets-1 are "sN"; set number `sets` is the probe.
+std::string setName(const Options& o, int i) {
+  return i == o.sets ? "probe" : "s" + std::to_string(i);
+}
 
 // Creates many persistent nodes with zoo_acreate, at most `window` in flight. ZooKeeper answers a
 // session's requests in order, so a parent created before its children is there when they come.
@@ -137,14 +145,14 @@ std::string makeConfig(const Options& o) {
       "\n"
       "listeners:\n  - name: web\n    address: \"127.0.0.1:${LISTEN}\"\n    protocol: http\n"
       "    routes:\n";
-  for (int i = 0; i < o.sets; ++i)
-    c += fmt::format("      - match: {{ host: \"{0}\" }}\n        cluster: {0}\n", setName(i));
+  for (int i = 0; i <= o.sets; ++i)
+    c += fmt::format("      - match: {{ host: \"{0}\" }}\n        cluster: {0}\n", setName(o, i));
   c += "clusters:\n";
-  for (int i = 0; i < o.sets; ++i)
+  for (int i = 0; i <= o.sets; ++i)
     c += fmt::format(
         "  - name: {0}\n    discovery: {{ serverset: \"{1}/{0}\" }}\n    load_balancer: "
         "round_robin\n",
-        setName(i), kRoot);
+        setName(o, i), kRoot);
   c += "admin:\n  address: \"127.0.0.1:${ADMIN}\"\n";
   return c;
 }
@@ -172,15 +180,6 @@ struct StartFigures {
   long hwm_kb;
 };
 
-template <class Pred>
-bool pollUntil(Clock::time_point deadline, Pred pred) {
-  while (!pred()) {
-    if (Clock::now() >= deadline) return pred();
-    std::this_thread::sleep_for(200us);  // poll interval, not a wait for the result
-  }
-  return true;
-}
-
 int run(const Options& o) {
   support::ZooKeeperServer zk;
   if (auto r = zk.start(); !r) return fail(std::string("ZooKeeper: ") + r.message());
@@ -188,25 +187,24 @@ int run(const Options& o) {
   if (auto r = writer.connect(zk.connectString()); !r) return fail(r.message());
   if (auto r = writer.createPath(kRoot); !r) return fail(r.message());
 
-  // The probe set (the last one, so its route is the last to match) has real members.
   std::vector<std::unique_ptr<support::TestBackend>> probe_members;
-  for (int m = 0; m < o.members; ++m)
+  for (int m = 0; m < o.probe_members; ++m)
     probe_members.push_back(std::make_unique<support::TestBackend>("p" + std::to_string(m)));
   support::TestBackend x("x");
   ArrivalLog arrivals(x);
-  const int probe = o.sets - 1;
-  const std::string probe_path = std::string(kRoot) + "/" + setName(probe);
+  const std::string probe_path = std::string(kRoot) + "/probe";
 
   auto write_start = Clock::now();
   {
     BulkWriter bulk;
     if (!bulk.connect(zk.connectString())) return fail("bulk writer: no ZooKeeper session");
-    for (int s = 0; s < o.sets; ++s) {
-      std::string path = std::string(kRoot) + "/" + setName(s);
+    for (int s = 0; s <= o.sets; ++s) {
+      const std::string path = std::string(kRoot) + "/" + setName(o, s);
       bulk.create(path, "");
-      for (int m = 0; m < o.members; ++m) {
-        uint16_t port = s == probe ? probe_members[m]->port()
-                                   : static_cast<uint16_t>(20000 + (s * o.members + m) % 40000);
+      const int members = s == o.sets ? o.probe_members : o.members;
+      for (int m = 0; m < members; ++m) {
+        uint16_t port = s == o.sets ? probe_members[m]->port()
+                                    : static_cast<uint16_t>(20000 + (s * o.members + m) % 40000);
         bulk.create(fmt::format("{}/member_{:010d}", path, m), serverSetMember("127.0.0.1", port));
       }
     }
@@ -241,60 +239,34 @@ int run(const Options& o) {
   }
 
   PacedLoad load(
-      {.port = listen_port, .host = setName(probe), .connections = o.connections, .rate = o.rate});
+      {.port = listen_port, .host = "probe", .connections = o.connections, .rate = o.rate});
   load.start();
-  std::this_thread::sleep_for(1s);
+  std::this_thread::sleep_for(1s);  // warm-up: every client connected, every pool filled
   for (auto& b : probe_members)
     if (b->requestCount() == 0) return fail("probe member " + b->name() + " got no request");
   if (load.errors() > 0) return fail("load errors during warm-up: " + load.errorSamples().front());
-
-  std::vector<double> add_ms, delete_ms, write_ack_ms;
-  for (int i = 0; i < o.changes; ++i) {
-    arrivals.clear();
-    auto t0 = Clock::now();
-    auto created = writer.create(probe_path + "/member_", serverSetMember("127.0.0.1", x.port()),
-                                 ZkNodeMode::kEphemeralSequential);
-    write_ack_ms.push_back(msBetween(t0, Clock::now()));
-    if (!created) return fail(created.error().message);
-    Clock::time_point first{};
-    auto arrived = [&] {
-      auto a = arrivals.since(t0);
-      if (a.empty()) return false;
-      first = a.front().at;
-      return true;
-    };
-    if (!pollUntil(t0 + 5s, arrived))
-      return fail(fmt::format("change {}: no request reached X within 5 s", i));
-    add_ms.push_back(msBetween(t0, first));
-    std::this_thread::sleep_for(std::chrono::milliseconds(o.hold_ms));
-
-    arrivals.clear();
-    t0 = Clock::now();
-    if (auto r = writer.remove(*created); !r) return fail(r.message());
-    Clock::time_point last = t0;
-    auto quiet = [&] {
-      auto a = arrivals.since(t0);
-      if (!a.empty()) last = a.back().at;
-      return Clock::now() - last >= std::chrono::milliseconds(o.quiet_ms);
-    };
-    if (!pollUntil(t0 + 5s, quiet))
-      return fail(fmt::format("change {}: X still receives requests 5 s after its delete", i));
-    delete_ms.push_back(msBetween(t0, last));
-    if (!gateway->running()) return fail("the gateway exited during the run");
-  }
+  const WorkerGroups workers = WorkerGroups::fromBackends(probe_members);
+  if (workers.groups != o.workers)
+    return fail(fmt::format("the {} load clients fall into {} worker groups, not {}",
+                            workers.group_of.size(), workers.groups, o.workers));
+  auto figures = runChanges(
+      writer, probe_path, x.port(), arrivals, workers,
+      {.changes = o.changes, .hold_ms = o.hold_ms, .quiet_ms = o.quiet_ms, .timeout_ms = 5000},
+      [&] { return gateway->running(); });
   load.stop();
+  if (!figures) return fail(figures.error().message);
   const long rss_after = gateway->vmRssKb(), hwm_after = gateway->vmHwmKb();
   gateway->sendSignal(SIGTERM);
   gateway->waitExit(30s);
 
   std::printf(
       "Command: `zk_scale --sets %d --members %d --workers %d --starts %d --changes %d "
-      "--connections %d --rate %.0f`\n\n",
-      o.sets, o.members, o.workers, o.starts, o.changes, o.connections, o.rate);
+      "--probe-members %d --connections %d --rate %.0f`\n\n",
+      o.sets, o.members, o.workers, o.starts, o.changes, o.probe_members, o.connections, o.rate);
   std::printf(
-      "ZooKeeper: %d sets x %d members = %d member znodes written in %.0f ms (async "
-      "creates).\n\n",
-      o.sets, o.members, o.sets * o.members, write_ms);
+      "ZooKeeper: %d sets x %d members = %d member znodes, and the probe set of %d, written "
+      "in %.0f ms (async creates).\n\n",
+      o.sets, o.members, o.sets * o.members, o.probe_members, write_ms);
   std::printf(
       "| start | spawn -> /ready 200 | gateway CPU | VmRSS | VmHWM |\n"
       "|--:|--:|--:|--:|--:|\n");
@@ -303,20 +275,15 @@ int run(const Options& o) {
                 starts[i].cpu_ms, starts[i].rss_kb / 1024.0, starts[i].hwm_kb / 1024.0);
   std::printf("\nAfter the changes: VmRSS %.1f MB, VmHWM %.1f MB.\n\n", rss_after / 1024.0,
               hwm_after / 1024.0);
-  std::printf(
-      "| change in set %s (%d members + X) | count | p50 | p99 | max |\n"
-      "|---|--:|--:|--:|--:|\n",
-      setName(probe).c_str(), o.members);
-  std::printf("| add: first request to X | %s |\n", latencyCells(add_ms).c_str());
-  std::printf("| delete: last request to X | %s |\n", latencyCells(delete_ms).c_str());
-  std::printf("| (ZooKeeper create acknowledged) | %s |\n\n", latencyCells(write_ack_ms).c_str());
-  std::printf("Load on Host %s: %d connections, %.0f req/s, %llu errors.\n", setName(probe).c_str(),
-              o.connections, o.rate, static_cast<unsigned long long>(load.errors()));
+  std::printf("Change in the probe set (%d members + X) while all %d sets are watched:\n\n%s\n",
+              o.probe_members, o.sets + 1, figures->table().c_str());
+  std::printf("Load on Host probe: %d connections, %.0f req/s, %llu errors.\n", o.connections,
+              o.rate, static_cast<unsigned long long>(load.errors()));
   for (const auto& e : load.errorSamples()) std::printf("  error: %s\n", e.c_str());
   std::printf(
-      "Resolution: once a worker knows X it routes to X about every (members+1)W/R = "
-      "%.1f ms; the first of %d workers, about a third of that on average.\n",
-      (o.members + 1.0) * o.workers / o.rate * 1000.0, o.workers);
+      "Resolution: a worker that knows X routes to it about every (probe members + 1)W/R = %.1f "
+      "ms. Load clients per worker group: %s.\n",
+      (o.probe_members + 1.0) * o.workers / o.rate * 1000.0, workers.describe().c_str());
   return load.errors() == 0 ? 0 : 2;
 }
 
@@ -331,13 +298,17 @@ int main(int argc, char** argv) {
   app.add_option("--workers", o.workers, "gateway workers");
   app.add_option("--starts", o.starts, "gateway starts measured (the last one serves the changes)");
   app.add_option("--changes", o.changes, "member adds (each followed by its delete)");
+  app.add_option("--probe-members", o.probe_members, "members of the probe set (real backends)");
   app.add_option("--connections", o.connections, "load connections (one thread each)");
   app.add_option("--rate", o.rate, "offered load on the probe set, req/s in total");
+  app.add_option("--hold-ms", o.hold_ms, "after an add was seen, wait this long before deleting");
   app.add_option("--quiet-ms", o.quiet_ms, "after a delete, X quiet this long = done");
   app.add_option("--ready-timeout-s", o.ready_timeout_s, "give up on /ready after this");
   CLI11_PARSE(app, argc, argv);
-  if (o.sets < 1 || o.members < 1 || o.starts < 1) {
-    std::fprintf(stderr, "zk_scale: --sets, --members and --starts must be at least 1\n");
+  if (o.sets < 0 || o.members < 1 || o.starts < 1 || o.probe_members < 1) {
+    std::fprintf(stderr,
+                 "zk_scale: --members, --starts and --probe-members must be at least 1, --sets "
+                 "at least 0\n");
     return 2;
   }
   return switchyard::bench::run(o);

@@ -1,0 +1,74 @@
+#include "bench/zk_change_probe.h"
+
+#include <fmt/format.h>
+
+#include <thread>
+
+namespace switchyard::bench {
+
+std::string ChangeFigures::table() const {
+  std::string t = "| change | count | p50 | p99 | max |\n|---|--:|--:|--:|--:|\n";
+  t += fmt::format("| add: first request to X | {} |\n", latencyCells(add_first_ms));
+  t += fmt::format("| add: X routed by every worker | {} |\n", latencyCells(add_every_worker_ms));
+  t += fmt::format("| delete: last request to X | {} |\n", latencyCells(delete_last_ms));
+  t += fmt::format("| (ZooKeeper create acknowledged) | {} |\n", latencyCells(add_ack_ms));
+  t += fmt::format("| (ZooKeeper delete acknowledged) | {} |\n", latencyCells(delete_ack_ms));
+  return t;
+}
+
+std::string ChangeFigures::csv() const {
+  std::string c =
+      "change,add_first_ms,add_every_worker_ms,add_ack_ms,delete_last_ms,delete_ack_ms\n";
+  for (size_t i = 0; i < delete_last_ms.size(); ++i)
+    c += fmt::format("{},{:.3f},{:.3f},{:.3f},{:.3f},{:.3f}\n", i, add_first_ms[i],
+                     add_every_worker_ms[i], add_ack_ms[i], delete_last_ms[i], delete_ack_ms[i]);
+  return c;
+}
+
+Result<ChangeFigures> runChanges(support::ZkTestClient& writer, const std::string& set_path,
+                                 uint16_t x_port, ArrivalLog& arrivals, const WorkerGroups& workers,
+                                 const ChangeProbeOptions& options,
+                                 const std::function<bool()>& alive) {
+  ChangeFigures f;
+  const auto timeout = std::chrono::milliseconds(options.timeout_ms);
+  const std::string member = serverSetMember("127.0.0.1", x_port);
+  for (int i = 0; i < options.changes; ++i) {
+    arrivals.clear();
+    auto t0 = Clock::now();
+    auto created =
+        writer.create(set_path + "/member_", member, support::ZkNodeMode::kEphemeralSequential);
+    auto acked = Clock::now();
+    if (!created) return makeError("create: " + created.error().message);
+    size_t seen = 0;
+    auto add = waitForEveryWorker(arrivals, t0, workers, t0 + timeout, &seen);
+    if (!add)
+      return makeError(fmt::format("change {}: X got requests from {} of {} workers within {} ms",
+                                   i, seen, workers.groups, options.timeout_ms));
+    f.add_first_ms.push_back(msBetween(t0, add->first));
+    f.add_every_worker_ms.push_back(msBetween(t0, add->every_worker));
+    f.add_ack_ms.push_back(msBetween(t0, acked));
+    std::this_thread::sleep_for(std::chrono::milliseconds(options.hold_ms));
+    for (const auto& a : arrivals.since(t0))
+      if (!workers.group_of.count(a.client)) ++f.ungrouped_arrivals;
+
+    arrivals.clear();
+    t0 = Clock::now();
+    if (auto r = writer.remove(*created); !r) return makeError(r.message());
+    acked = Clock::now();
+    bool timed_out = false;
+    auto last = waitForQuiet(arrivals, t0, std::chrono::milliseconds(options.quiet_ms),
+                             t0 + timeout, &timed_out);
+    if (timed_out)
+      return makeError(
+          fmt::format("change {}: X still receives requests {} ms after its member "
+                      "was deleted",
+                      i, options.timeout_ms));
+    if (!last) ++f.deletes_without_arrival;
+    f.delete_last_ms.push_back(last ? msBetween(t0, *last) : 0.0);
+    f.delete_ack_ms.push_back(msBetween(t0, acked));
+    if (!alive()) return makeError(fmt::format("change {}: the gateway is not running", i));
+  }
+  return f;
+}
+
+}  // namespace switchyard::bench
