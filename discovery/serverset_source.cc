@@ -82,6 +82,15 @@ void ServerSetSource::onNodeEvent(const ZkSession::NodeEvent& event) {
     return;
   }
   const std::string name = event.path.substr(event.path.rfind('/') + 1);
+  if (auto v = vectors_.find(name); v != vectors_.end()) {
+    if (event.kind == ZkSession::EventKind::kDataChanged) {
+      readVector(name);
+    } else if (event.kind == ZkSession::EventKind::kDeleted) {
+      vectors_.erase(v);
+      settle();
+    }
+    return;
+  }
   auto it = members_.find(name);
   if (it == members_.end()) return;
   if (event.kind == ZkSession::EventKind::kDataChanged) {
@@ -125,6 +134,7 @@ void ServerSetSource::onChildren(int rc, std::vector<std::string> children) {
       spdlog::warn("cluster {}: {} does not exist (yet); watching for it", cluster_, describe());
     path_exists_ = false;
     members_.clear();
+    vectors_.clear();
     // Arm a watch for its creation; if it appeared in between, read it now.
     ++pending_;
     std::weak_ptr<char> alive = alive_;
@@ -142,13 +152,25 @@ void ServerSetSource::onChildren(int rc, std::vector<std::string> children) {
   path_exists_ = true;
 
   std::set<std::string> listed;
-  for (auto& child : children)
-    if (isMemberName(child, format_)) listed.insert(std::move(child));
+  std::set<std::string> vectors;
+  for (auto& child : children) {
+    if (isMemberName(child, format_)) {
+      listed.insert(std::move(child));
+    } else if (format_ == config::ServerSetFormat::kServerSet && isWeightVectorName(child) &&
+               child != kOperatorVectorName) {
+      vectors.insert(std::move(child));
+    }
+  }
   std::erase_if(members_, [&](const auto& entry) { return !listed.contains(entry.first); });
+  std::erase_if(vectors_, [&](const auto& entry) { return !vectors.contains(entry.first); });
   const bool reread_all = std::exchange(reread_all_, false);
   for (const auto& name : listed) {
     auto [it, added] = members_.try_emplace(name);
     if (added || reread_all) readMember(name);
+  }
+  for (const auto& name : vectors) {
+    auto [it, added] = vectors_.try_emplace(name);
+    if (added || reread_all) readVector(name);
   }
   settle();
 }
@@ -190,6 +212,41 @@ void ServerSetSource::onMemberData(const std::string& name, int rc, std::string 
   }
   state.member = std::get<Member>(std::move(decoded));
   resolve(name, state);
+  settle();
+}
+
+void ServerSetSource::readVector(const std::string& name) {
+  ++pending_;
+  ++reads_;
+  std::weak_ptr<char> alive = alive_;
+  session_.getData(childPath(name), true,
+                   [this, alive, name, generation = generation_](int rc, std::string data) {
+                     if (alive.expired() || !running_ || generation != generation_) return;
+                     --pending_;
+                     onVectorData(name, rc, std::move(data));
+                   });
+}
+
+void ServerSetSource::onVectorData(const std::string& name, int rc, std::string data) {
+  auto it = vectors_.find(name);
+  if (it == vectors_.end()) return settle();
+  if (rc == ZNONODE) {
+    vectors_.erase(it);
+    return settle();
+  }
+  if (rc != ZOK) return failed("read " + name, rc);
+  VectorState& state = it->second;
+  if (state.have_data && data == state.data) return settle();
+  state.data = std::move(data);
+  state.have_data = true;
+  state.selectors.clear();
+  auto decoded = decodeWeightVector(state.data);
+  if (auto* rejection = std::get_if<Rejection>(&decoded)) {
+    // A bad vector weighs nothing: the instances keep the weights of the other vectors.
+    reject(name, rejection->reason, rejection->detail);
+    return settle();
+  }
+  state.selectors = std::get<std::vector<WeightSelector>>(std::move(decoded));
   settle();
 }
 
@@ -299,6 +356,9 @@ void ServerSetSource::settle() {
 
 InstanceSet ServerSetSource::currentSet() const {
   InstanceSet set;
+  std::vector<WeightSelector> selectors;
+  for (const auto& [name, vector] : vectors_)
+    selectors.insert(selectors.end(), vector.selectors.begin(), vector.selectors.end());
   for (const auto& [name, state] : members_) {
     if (!state.member || !state.ip) continue;
     // Any status but ALIVE drains the instance like a removal (DESIGN.md).
@@ -308,6 +368,9 @@ InstanceSet ServerSetSource::currentSet() const {
     instance.ip = *state.ip;
     instance.shard = state.member->shard;
     instance.weight = state.member->weight;
+    if (!selectors.empty())
+      instance.weight *= weightFor(state.member->address, name, state.member->shard, selectors,
+                                   state.ip->to_string());
     instance.member = name;
     set.instances.push_back(std::move(instance));
   }

@@ -14,6 +14,13 @@
 // healthy keeps its previous instances (a mass deregistration or a broken writer looks exactly
 // like that; Synapse's `use_previous_backends` does the same), with a warning, until members
 // return. Malformed members are skipped and counted by reason; the others serve.
+//
+// Finagle weight vectors (format serverset only): every `vector_` child is read and watched like
+// a member (only a changed one is read again), and an instance's weight is its own times the
+// product of the matching selectors of every vector (weightFor; 0 drains). A malformed vector is
+// skipped and counted like a bad member. `vector_switchyard` is not read here: it holds the
+// operator overrides that gateways apply through their WeightsSource (weights.zookeeper_path:
+// serverset), and reading it here too would apply them twice.
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -30,6 +37,9 @@
 #include "discovery/zk_session.h"
 
 namespace switchyard::discovery {
+
+// The ServerSet child that holds operator weights (weights.zookeeper_path: serverset).
+inline constexpr std::string_view kOperatorVectorName = "vector_switchyard";
 
 class ServerSetSource final : public DiscoverySource {
  public:
@@ -54,12 +64,21 @@ class ServerSetSource final : public DiscoverySource {
   };
 
   void onSession(ZkSession::State state, bool new_session);
+  // A Finagle weight vector child.
+  struct VectorState {
+    std::string data;
+    bool have_data = false;
+    std::vector<WeightSelector> selectors;  // empty while unread or when rejected
+  };
+
   void onNodeEvent(const ZkSession::NodeEvent& event);
   void resync();
   void readChildren();
   void onChildren(int rc, std::vector<std::string> children);
   void readMember(const std::string& name);
   void onMemberData(const std::string& name, int rc, std::string data);
+  void readVector(const std::string& name);
+  void onVectorData(const std::string& name, int rc, std::string data);
   void resolve(const std::string& name, MemberState& state);
   void failed(const std::string& what, int rc);
   void reject(const std::string& name, const std::string& reason, const std::string& detail);
@@ -93,6 +112,7 @@ class ServerSetSource final : public DiscoverySource {
   uint64_t next_lookup_ = 1;
   uint64_t reads_ = 0;
   std::map<std::string, MemberState> members_;  // by znode name
+  std::map<std::string, VectorState> vectors_;  // by znode name ("vector_...")
   InstanceSet published_;
   std::map<std::string, uint64_t> rejected_;    // by reason
   std::map<std::string, TimePoint> last_logged_;  // by reason, to limit log lines
