@@ -21,6 +21,8 @@ ClusterManager::~ClusterManager() { stop(); }
 
 void ClusterManager::apply(std::shared_ptr<const config::Config> config) {
   std::vector<std::unique_ptr<ClusterState>> old = std::move(clusters_);
+  // Route indexes may mean other routes now: splits go back to the file's.
+  overrides_.clearSplits();
   clusters_.clear();
   config_ = std::move(config);
   std::vector<ClusterState*> to_start;
@@ -45,7 +47,7 @@ void ClusterManager::apply(std::shared_ptr<const config::Config> config) {
     }
     state->config = cfg;
     state->index = i;
-    state->snapshot = buildClusterSnapshot(cfg, i, state->instances, ++version_);
+    state->snapshot = buildSnapshot(*state);
     clusters_.push_back(std::move(state));
   }
   for (auto& o : old)
@@ -65,7 +67,30 @@ void ClusterManager::onUpdate(ClusterState* state, discovery::InstanceSet set) {
   spdlog::info("cluster {}: {} instance(s) from {}", state->config->name, set.instances.size(),
                state->source->describe());
   state->instances = std::move(set);
-  state->snapshot = buildClusterSnapshot(state->config, state->index, state->instances, ++version_);
+  state->snapshot = buildSnapshot(*state);
+  publish();
+}
+
+std::shared_ptr<const ClusterSnapshot> ClusterManager::buildSnapshot(const ClusterState& state) {
+  auto built = buildClusterSnapshot(state.config, state.index, state.instances, ++version_);
+  if (overrides_.cluster(state.config->name).empty()) return built;
+  auto copy = std::make_shared<ClusterSnapshot>(*built);
+  overrides_.applyTo(state.config->name, copy->endpoints);
+  return copy;
+}
+
+bool ClusterManager::setClusterOverrides(const std::string& cluster, ClusterOverrides overrides) {
+  if (!overrides_.setCluster(cluster, std::move(overrides))) return false;
+  for (auto& c : clusters_)
+    if (c->config->name == cluster) c->snapshot = buildSnapshot(*c);
+  publish();
+  return true;
+}
+
+void ClusterManager::setSplit(const std::string& listener, size_t route,
+                              std::vector<config::SplitTarget> split) {
+  overrides_.setSplit(listener, route, std::move(split));
+  routes_changed_ = true;
   publish();
 }
 
@@ -74,12 +99,15 @@ void ClusterManager::publish() {
   s->config = config_;
   s->version = ++version_;
   // Route tables depend on the configuration only: built once per apply(), shared afterwards.
-  if (current_ && current_->config == config_) {
+  if (current_ && current_->config == config_ && !routes_changed_) {
     s->routes = current_->routes;
   } else {
-    s->routes.reserve(config_->listeners.size());
-    for (const auto& l : config_->listeners)
-      s->routes.push_back(std::make_shared<const RouteTable>(l.routes, *config_));
+    routes_changed_ = false;
+    const config::Config routed =
+        overrides_.hasSplits() ? overrides_.withSplits(*config_) : *config_;
+    s->routes.reserve(routed.listeners.size());
+    for (const auto& l : routed.listeners)
+      s->routes.push_back(std::make_shared<const RouteTable>(l.routes, routed));
   }
   s->clusters.reserve(clusters_.size());
   for (const auto& c : clusters_) s->clusters.push_back(c->snapshot);

@@ -10,6 +10,7 @@
 
 #include "config/config.h"
 #include "discovery/discovery_source.h"
+#include "routing/operator_overrides.h"
 #include "routing/routing_snapshot.h"
 
 namespace switchyard::routing {
@@ -43,10 +44,19 @@ class ClusterManager {
   };
   std::vector<ClusterStatus> status() const;
 
+  // Operator overrides (routing/operator_overrides.h), applied to every snapshot built from now
+  // on. setClusterOverrides replaces a cluster's overrides and publishes once (several weights
+  // change atomically); false when nothing changed. setSplit replaces a route's split until the
+  // next apply() (a reload goes back to the file's splits).
+  const OperatorOverrides& overrides() const { return overrides_; }
+  bool setClusterOverrides(const std::string& cluster, ClusterOverrides overrides);
+  void setSplit(const std::string& listener, size_t route, std::vector<config::SplitTarget> split);
+
  private:
   struct ClusterState;
   void onUpdate(ClusterState* state, discovery::InstanceSet set);
   void publish();
+  std::shared_ptr<const ClusterSnapshot> buildSnapshot(const ClusterState& state);
 
   boost::asio::io_context& control_;
   SourceFactory factory_;
@@ -55,6 +65,8 @@ class ClusterManager {
   std::vector<std::unique_ptr<ClusterState>> clusters_;
   std::shared_ptr<const RoutingSnapshot> current_;
   uint64_t version_ = 0;
+  OperatorOverrides overrides_;
+  bool routes_changed_ = false;  // a split changed: rebuild the route tables on publish
 };
 
 }  // namespace switchyard::routing

@@ -18,6 +18,7 @@ struct Endpoint {
   boost::asio::ip::tcp::endpoint address; // where to connect
   int32_t shard = -1;
   double weight = 1.0;                    // effective weight; 0 = gets no new traffic
+  bool drained = false;                   // drained by an operator (weight is then 0)
 };
 
 struct ClusterSnapshot {
