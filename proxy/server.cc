@@ -1,11 +1,13 @@
 #include "proxy/server.h"
 
 #include <spdlog/spdlog.h>
+#include <zookeeper/zookeeper.h>
 
 #include <boost/asio/ip/address.hpp>
 #include <thread>
 
 #include "config/config_loader.h"
+#include "discovery/serverset_source.h"
 #include "discovery/source_factory.h"
 #include "proxy/access_log.h"
 
@@ -70,6 +72,11 @@ Server::Server(std::shared_ptr<const config::Config> config) : config_(std::move
         return discovery::makeDiscoverySource(control_, c, zookeeper_.get());
       },
       [this](std::shared_ptr<const routing::RoutingSnapshot> s) { publish(std::move(s)); });
+  if (config_->weights && zookeeper_)
+    weights_ = std::make_unique<discovery::WeightsSource>(
+        *zookeeper_, [this](const std::string& cluster, const std::optional<std::string>& data) {
+          onWeightsNode(cluster, data);
+        });
 }
 
 Server::~Server() {
@@ -101,6 +108,7 @@ int Server::run() {
   // The first snapshot is given to every worker before its thread starts, so that no
   // connection is accepted without routes.
   clusters_->apply(config_);
+  watchWeights();
   for (auto& w : workers_) w->applySnapshot(clusters_->current());
   for (auto& w : workers_) w->start();
   spdlog::info("switchyard serving: {} worker(s), {} listener(s), admin on {}:{}", workers_.size(),
@@ -158,6 +166,70 @@ std::optional<ZooKeeperView> Server::zookeeper() const {
   return view;
 }
 
+void Server::watchWeights() {
+  if (!weights_) return;
+  std::map<std::string, std::string> paths;
+  const std::string& base = config_->weights ? config_->weights->zookeeper_path : "";
+  for (const auto& c : config_->clusters) {
+    if (base == "serverset") {
+      // Beside the members, where Finagle clients read it too; other clusters keep theirs local.
+      if (c.discovery.kind != config::DiscoveryKind::kServerSet ||
+          c.discovery.format != config::ServerSetFormat::kServerSet)
+        continue;
+      const std::string& set = c.discovery.serverset;
+      paths[c.name] = (set == "/" ? "" : set) + "/" + std::string(discovery::kOperatorVectorName);
+    } else if (!base.empty()) {
+      paths[c.name] = (base == "/" ? "" : base) + "/" + c.name;
+    }
+  }
+  weights_->watch(paths);
+}
+
+void Server::onWeightsNode(const std::string& cluster, const std::optional<std::string>& data) {
+  routing::ClusterOverrides overrides;
+  if (data) {
+    auto decoded = routing::decodeOverrides(*data);
+    if (!decoded) {
+      spdlog::warn("operator weights of cluster {}: {}: {}; keeping the last ones", cluster,
+                   weights_->pathOf(cluster).value_or("?"), decoded.error().message);
+      return;
+    }
+    overrides = std::move(decoded.value());
+  }
+  if (clusters_->setClusterOverrides(cluster, std::move(overrides)))
+    spdlog::info("operator weights of cluster {} changed (from ZooKeeper)", cluster);
+}
+
+void Server::operatorChange(const OperatorChange& change, std::function<void(AdminAnswer)> done) {
+  if (change.kind == OperatorChange::Kind::kSplit) {
+    clusters_->setSplit(change.listener, change.route, change.split);
+    spdlog::info("operator: listener {} route {}: split changed", change.listener, change.route);
+    return done(changedAnswer(change, {}, "local"));
+  }
+  auto next = applyChange(clusters_->overrides().cluster(change.cluster), change);
+  auto path = weights_ ? weights_->pathOf(change.cluster) : std::nullopt;
+  if (!path) {
+    clusters_->setClusterOverrides(change.cluster, next);
+    spdlog::info("operator: cluster {}: weights changed (local to this gateway)", change.cluster);
+    return done(changedAnswer(change, next, "local"));
+  }
+  // Answer once ZooKeeper has it; apply at once rather than waiting for our own watch.
+  weights_->write(change.cluster, routing::encodeOverrides(next),
+                  [this, change, next, path = *path, done = std::move(done)](int rc) {
+                    if (rc != ZOK) {
+                      spdlog::warn("operator: cluster {}: cannot write {}: {}", change.cluster,
+                                   path, discovery::ZkSession::errorText(rc));
+                      return done(errorAnswer(503, "ZooKeeper did not take the change (" +
+                                                       discovery::ZkSession::errorText(rc) +
+                                                       "); nothing changed"));
+                    }
+                    clusters_->setClusterOverrides(change.cluster, next);
+                    spdlog::info("operator: cluster {}: weights changed, shared at {}",
+                                 change.cluster, path);
+                    done(changedAnswer(change, next, "zookeeper:" + path));
+                  });
+}
+
 void Server::waitSignal() {
   signals_.async_wait([this](error_code ec, int sig) {
     if (ec) return;
@@ -207,6 +279,7 @@ void Server::reload() {
   }
   config_ = next;
   clusters_->apply(config_);
+  watchWeights();
   spdlog::info("reload applied: {} cluster(s)", config_->clusters.size());
 }
 
@@ -219,6 +292,7 @@ void Server::shutdown() {
                grace_ms);
   admin_.stop();
   clusters_->stop();
+  if (weights_) weights_->stop();
   // The sets stay as they are in the workers' snapshots while requests finish.
   if (zookeeper_) zookeeper_->stop();
   for (auto& w : workers_) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "discovery/weights_source.h"
 #include "discovery/zk_session.h"
 #include "proxy/admin/admin_backend.h"
 #include "proxy/admin/admin_server.h"
@@ -43,11 +44,15 @@ class Server final : public AdminBackend {
   }
   void collectStats(std::function<void(StatsReport)> done) override;
   std::optional<ZooKeeperView> zookeeper() const override;
+  void operatorChange(const OperatorChange& change, std::function<void(AdminAnswer)> done) override;
 
  private:
   void publish(std::shared_ptr<const routing::RoutingSnapshot> snapshot);
   void waitSignal();
   void reload();
+  // weights.zookeeper_path: the node of every cluster whose operator weights are shared.
+  void watchWeights();
+  void onWeightsNode(const std::string& cluster, const std::optional<std::string>& data);
   void shutdown();
 
   std::shared_ptr<const config::Config> config_;
@@ -59,6 +64,8 @@ class Server final : public AdminBackend {
   std::unique_ptr<discovery::ZkSession> zookeeper_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<routing::ClusterManager> clusters_;
+  // Operator weights shared through ZooKeeper; null without a weights section.
+  std::unique_ptr<discovery::WeightsSource> weights_;
   AdminServer admin_{control_, *this};
   boost::asio::ip::tcp::endpoint admin_endpoint_;
   bool shutting_down_ = false;

@@ -10,6 +10,7 @@
 
 #include "config/config.h"
 #include "proxy/admin/admin_render.h"
+#include "proxy/admin/operator_change.h"
 #include "proxy/stats.h"
 #include "routing/cluster_manager.h"
 
@@ -26,6 +27,10 @@ class AdminBackend {
   virtual void collectStats(std::function<void(StatsReport)> done) = 0;
   // The ZooKeeper session's state; nullopt when the gateway has none.
   virtual std::optional<ZooKeeperView> zookeeper() const { return std::nullopt; }
+  // Applies a checked operator change (weights written to ZooKeeper first when shared) and calls
+  // `done` on the control thread with the answer: 200, or 503 when ZooKeeper refused the write.
+  virtual void operatorChange(const OperatorChange& change,
+                              std::function<void(AdminAnswer)> done) = 0;
 };
 
 }  // namespace switchyard::proxy

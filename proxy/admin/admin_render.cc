@@ -243,7 +243,9 @@ std::string renderClustersJson(const AdminView& v) {
         const InstanceStats* s = nullptr;
         if (cs)
           if (auto it = cs->instances.find(ep.id); it != cs->instances.end()) s = &it->second;
-        describe(ep.id, s, true, ep.weight, ep.shard);
+        // An operator drain is shown as draining: no new traffic, in-flight requests finish.
+        describe(ep.id, s, !ep.drained, ep.weight, ep.shard);
+        if (ep.drained) instances.back()["operator_drained"] = true;
         seen.insert(ep.id);
       }
     if (cs)

@@ -4,6 +4,8 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
+#include <fstream>
+#include <sstream>
 
 #include "config/config_yaml.h"
 #include "proxy/admin/admin_render.h"
@@ -18,7 +20,29 @@ using boost::system::error_code;
 
 namespace {
 const auto kStartTime = std::chrono::steady_clock::now();
+
+// The token, read at each mutating call (a rotated file takes effect at once); empty when the
+// file cannot be read.
+std::string readToken(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return {};
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string token = text.str();
+  while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
+  size_t start = 0;
+  while (start < token.size() && std::isspace(static_cast<unsigned char>(token[start]))) ++start;
+  return token.substr(start);
 }
+
+// Constant-time comparison: the token is a secret.
+bool sameSecret(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  unsigned char diff = 0;
+  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+  return diff == 0;
+}
+}  // namespace
 
 class AdminServer::Session : public std::enable_shared_from_this<AdminServer::Session> {
  public:
@@ -44,6 +68,7 @@ class AdminServer::Session : public std::enable_shared_from_this<AdminServer::Se
   void handle() {
     const std::string target(request_.target());
     const auto path = target.substr(0, target.find('?'));
+    if (isOperatorPath(path)) return handleOperator(path);
     if (request_.method() != http::verb::get && request_.method() != http::verb::head)
       return reply(http::status::method_not_allowed, "text/plain", "method not allowed\n");
     if (path == "/ready") {
@@ -85,12 +110,43 @@ class AdminServer::Session : public std::enable_shared_from_this<AdminServer::Se
     reply(http::status::not_found, "text/plain", "not found: " + path + "\n");
   }
 
+  void handleOperator(const std::string& path) {
+    if (request_.method() != http::verb::post)
+      return replyJson(errorAnswer(405, "use POST for " + path));
+    auto config = backend_.config();
+    if (!config->admin.token_file.empty()) {
+      const std::string token = readToken(config->admin.token_file);
+      if (token.empty())
+        return replyJson(errorAnswer(503, "admin.token_file " + config->admin.token_file +
+                                              " cannot be read or is empty; refusing changes"));
+      const auto auth = request_[http::field::authorization];
+      constexpr std::string_view kBearer = "Bearer ";
+      if (!auth.starts_with(kBearer) || !sameSecret(auth.substr(kBearer.size()), token))
+        return replyJson(errorAnswer(401,
+                                     "this call needs Authorization: Bearer TOKEN (the "
+                                     "content of admin.token_file)"));
+    }
+    auto snapshot = backend_.snapshot();
+    auto parsed = parseOperatorChange(path, request_.body(), *config, *snapshot);
+    if (auto* answer = std::get_if<AdminAnswer>(&parsed)) return replyJson(*answer);
+    backend_.operatorChange(
+        std::get<OperatorChange>(parsed),
+        [self = shared_from_this()](AdminAnswer answer) { self->replyJson(answer); });
+  }
+
+  void replyJson(const AdminAnswer& answer) {
+    if (answer.status == 401) www_authenticate_ = "Bearer";
+    reply(static_cast<http::status>(answer.status), "application/json", answer.body);
+  }
+
   void reply(http::status status, std::string_view type, std::string body) {
     response_ = {};
     response_.result(status);
     response_.version(request_.version());
     response_.set(http::field::content_type, type);
     response_.set(http::field::cache_control, "no-store");
+    if (!www_authenticate_.empty())
+      response_.set(http::field::www_authenticate, std::exchange(www_authenticate_, {}));
     response_.keep_alive(request_.keep_alive());
     response_.body() = std::move(body);
     response_.prepare_payload();
@@ -113,6 +169,7 @@ class AdminServer::Session : public std::enable_shared_from_this<AdminServer::Se
   std::optional<http::request_parser<http::string_body>> parser_;
   http::request<http::string_body> request_;
   http::response<http::string_body> response_;
+  std::string www_authenticate_;  // for the next reply (a 401)
 };
 
 AdminServer::AdminServer(asio::io_context& control, AdminBackend& backend)

@@ -1,0 +1,135 @@
+#include "discovery/weights_source.h"
+
+#include <spdlog/spdlog.h>
+#include <zookeeper/zookeeper.h>
+
+namespace switchyard::discovery {
+
+WeightsSource::WeightsSource(ZkSession& session, ChangeCallback on_change)
+    : session_(session), on_change_(std::move(on_change)) {
+  session_listener_ = session_.addSessionListener(
+      [this](ZkSession::State state, bool new_session) { onSession(state, new_session); });
+}
+
+WeightsSource::~WeightsSource() { stop(); }
+
+void WeightsSource::stop() {
+  if (!running_) return;
+  running_ = false;
+  session_.removeSessionListener(session_listener_);
+  for (auto& [cluster, node] : nodes_) session_.removeNodeWatcher(node.watcher);
+  nodes_.clear();
+}
+
+void WeightsSource::watch(const std::map<std::string, std::string>& paths) {
+  if (!running_) return;
+  for (auto it = nodes_.begin(); it != nodes_.end();) {
+    auto wanted = paths.find(it->first);
+    if (wanted != paths.end() && wanted->second == it->second.path) {
+      ++it;
+      continue;
+    }
+    session_.removeNodeWatcher(it->second.watcher);
+    it = nodes_.erase(it);
+  }
+  for (const auto& [cluster, path] : paths) {
+    auto [it, added] = nodes_.try_emplace(cluster);
+    if (!added) continue;
+    it->second.path = path;
+    it->second.watcher = session_.addNodeWatcher(
+        path, [this, cluster = cluster, path = path](const ZkSession::NodeEvent& event) {
+          // Events of the node's children (its parent's watcher may be ours) mean nothing here.
+          if (!running_ || event.path != path) return;
+          read(cluster);
+        });
+    if (session_.state() == ZkSession::State::kConnected) read(cluster);
+  }
+}
+
+std::optional<std::string> WeightsSource::pathOf(const std::string& cluster) const {
+  auto it = nodes_.find(cluster);
+  if (it == nodes_.end()) return std::nullopt;
+  return it->second.path;
+}
+
+void WeightsSource::onSession(ZkSession::State state, bool new_session) {
+  if (!running_ || !new_session || state != ZkSession::State::kConnected) return;
+  // A new session has none of our watches: read (and watch) every node again.
+  for (const auto& [cluster, node] : nodes_) read(cluster);
+}
+
+void WeightsSource::read(const std::string& cluster) {
+  auto it = nodes_.find(cluster);
+  if (it == nodes_.end()) return;
+  const uint64_t generation = ++it->second.generation;
+  std::weak_ptr<char> alive = alive_;
+  session_.getData(it->second.path, true,
+                   [this, alive, cluster, generation](int rc, std::string data) {
+                     if (alive.expired() || !running_) return;
+                     onData(cluster, generation, rc, std::move(data));
+                   });
+}
+
+void WeightsSource::onData(const std::string& cluster, uint64_t generation, int rc,
+                           std::string data) {
+  auto it = nodes_.find(cluster);
+  if (it == nodes_.end() || it->second.generation != generation) return;
+  if (rc == ZOK) return on_change_(cluster, data);
+  if (rc != ZNONODE) {
+    // The next session event (reconnection with a new session) reads it again; within the same
+    // session a lost read leaves the last overrides in place.
+    spdlog::warn("operator weights of cluster {}: cannot read {}: {}; keeping the last ones",
+                 cluster, it->second.path, ZkSession::errorText(rc));
+    return;
+  }
+  on_change_(cluster, std::nullopt);
+  // Watch for its creation; if it appeared in between, read it.
+  std::weak_ptr<char> alive = alive_;
+  session_.exists(it->second.path, true, [this, alive, cluster, generation](int rc, bool exists) {
+    if (alive.expired() || !running_) return;
+    auto it = nodes_.find(cluster);
+    if (it == nodes_.end() || it->second.generation != generation) return;
+    if (rc == ZOK && exists) read(cluster);
+  });
+}
+
+void WeightsSource::write(const std::string& cluster, std::string data, WriteCallback done) {
+  auto it = nodes_.find(cluster);
+  if (it == nodes_.end()) return done(ZNONODE);
+  const std::string path = it->second.path;
+  std::weak_ptr<char> alive = alive_;
+  session_.setData(path, data, [this, alive, path, data, done](int rc) mutable {
+    if (alive.expired() || !running_) return;
+    if (rc != ZNONODE) return done(rc);
+    createWithParents(path, std::move(data), true, std::move(done));
+  });
+}
+
+void WeightsSource::createWithParents(const std::string& path, std::string data, bool target,
+                                      WriteCallback done) {
+  std::weak_ptr<char> alive = alive_;
+  session_.create(path, data, false, false,
+                  [this, alive, path, data, target, done](int rc, std::string) mutable {
+                    if (alive.expired() || !running_) return;
+                    if (rc == ZOK) return done(ZOK);
+                    if (rc == ZNODEEXISTS && !target) return done(ZOK);  // a parent: fine
+                    if (rc == ZNODEEXISTS) {
+                      // Another gateway created it first: write over it.
+                      return session_.setData(path, data, [alive, done](int rc) {
+                        if (!alive.expired()) done(rc);
+                      });
+                    }
+                    const auto slash = path.rfind('/');
+                    if (rc != ZNONODE || slash == 0 || slash == std::string::npos) return done(rc);
+                    // The parent is missing: create it (empty), then this node.
+                    createWithParents(path.substr(0, slash), "", false,
+                                      [this, alive, path, data, target, done](int rc) mutable {
+                                        if (alive.expired() || !running_) return;
+                                        if (rc != ZOK) return done(rc);
+                                        createWithParents(path, std::move(data), target,
+                                                          std::move(done));
+                                      });
+                  });
+}
+
+}  // namespace switchyard::discovery
