@@ -1,4 +1,4 @@
-// The switchyard binary: `serve`, `check`, `announce` (and, in a later issue, `ctl`).
+// The switchyard binary: `serve`, `check`, `announce`, `ctl`.
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -9,6 +9,7 @@
 
 #include "config/config_loader.h"
 #include "proxy/announce_command.h"
+#include "proxy/ctl_command.h"
 #include "proxy/server.h"
 
 #ifndef SWITCHYARD_VERSION
@@ -70,6 +71,7 @@ int main(int argc, char** argv) {
   check->add_option("--config,-c", config_path, "YAML configuration file")->required();
 
   proxy::AnnounceCommand announce(app);
+  proxy::CtlCommand ctl(app);
 
   try {
     app.parse(argc, argv);
@@ -80,5 +82,6 @@ int main(int argc, char** argv) {
   if (serve->parsed()) return runServe(config_path);
   if (check->parsed()) return runCheck(config_path);
   if (announce.parsed()) return announce.run();
+  if (ctl.parsed()) return ctl.run();
   return 2;
 }
