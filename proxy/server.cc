@@ -201,6 +201,24 @@ void Server::onWeightsNode(const std::string& cluster, const std::optional<std::
 }
 
 void Server::operatorChange(const OperatorChange& change, std::function<void(AdminAnswer)> done) {
+  changes_.emplace_back(change, std::move(done));
+  runNextChange();
+}
+
+void Server::runNextChange() {
+  if (change_running_ || changes_.empty()) return;
+  change_running_ = true;
+  auto [change, done] = std::move(changes_.front());
+  changes_.pop_front();
+  applyOperatorChange(change, [this, done = std::move(done)](AdminAnswer answer) {
+    done(std::move(answer));
+    change_running_ = false;
+    runNextChange();
+  });
+}
+
+void Server::applyOperatorChange(const OperatorChange& change,
+                                 std::function<void(AdminAnswer)> done) {
   if (change.kind == OperatorChange::Kind::kSplit) {
     clusters_->setSplit(change.listener, change.route, change.split);
     spdlog::info("operator: listener {} route {}: split changed", change.listener, change.route);

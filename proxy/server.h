@@ -5,6 +5,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
@@ -53,6 +54,10 @@ class Server final : public AdminBackend {
   // weights.zookeeper_path: the node of every cluster whose operator weights are shared.
   void watchWeights();
   void onWeightsNode(const std::string& cluster, const std::optional<std::string>& data);
+  // Operator changes run one at a time: each builds on the overrides the previous one left (two
+  // calls in flight would otherwise both start from the same state and one would be lost).
+  void runNextChange();
+  void applyOperatorChange(const OperatorChange& change, std::function<void(AdminAnswer)> done);
   void shutdown();
 
   std::shared_ptr<const config::Config> config_;
@@ -66,6 +71,8 @@ class Server final : public AdminBackend {
   std::unique_ptr<routing::ClusterManager> clusters_;
   // Operator weights shared through ZooKeeper; null without a weights section.
   std::unique_ptr<discovery::WeightsSource> weights_;
+  std::deque<std::pair<OperatorChange, std::function<void(AdminAnswer)>>> changes_;
+  bool change_running_ = false;
   AdminServer admin_{control_, *this};
   boost::asio::ip::tcp::endpoint admin_endpoint_;
   bool shutting_down_ = false;

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -147,7 +148,12 @@ TEST_F(OperatorWeightsTest, AWeightSetOnOneGatewayIsAppliedByAnother) {
   EXPECT_EQ(Json::parse(node.value()),
             Json::parse(R"({"vector":[{"select":"inet=)" + b1.address() + R"(","weight":0.0}]})"));
   EXPECT_EQ(weightOf(a, b1.address()), 0.0);  // A applied it before answering
+  const auto answered = std::chrono::steady_clock::now();
   ASSERT_TRUE(weightBecomes(b, b1.address(), 0.0));
+  // For the record (polled every 10 ms through B's /clusters, so an upper bound).
+  std::printf("weight propagation A -> ZooKeeper -> B: %.0f ms after A answered\n",
+              std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - answered)
+                  .count());
   EXPECT_EQ(spread(b, 40), (std::map<std::string, int>{{"b2", 40}}));
 
   // Two weights at once (one node written): 3 to 1 over 400 requests.
@@ -170,6 +176,30 @@ TEST_F(OperatorWeightsTest, AWeightSetOnOneGatewayIsAppliedByAnother) {
   Gateway c;
   ASSERT_TRUE(start(c, "/switchyard/weights"));
   ASSERT_TRUE(weightBecomes(c, b1.address(), 3.0));
+}
+
+TEST_F(OperatorWeightsTest, ChangesInFlightTogetherAreAllKept) {
+  TestBackend b1("b1"), b2("b2");
+  addMember(b1.port(), 0);
+  addMember(b2.port(), 1);
+  Gateway a;
+  ASSERT_TRUE(start(a, "/switchyard/weights"));
+  // Both requests are sent before either answer is read: the second must build on the first.
+  HttpClient c1, c2;
+  ASSERT_TRUE(c1.connect(a.adminPort()));
+  ASSERT_TRUE(c2.connect(a.adminPort()));
+  const HeaderList headers = {{"Authorization", std::string("Bearer ") + kToken}};
+  ASSERT_TRUE(c1.send(HttpClient::buildRequest(
+      "POST", "/clusters/web/instances/" + b1.address() + "/weight", headers, R"({"weight":2})")));
+  ASSERT_TRUE(c2.send(HttpClient::buildRequest(
+      "POST", "/clusters/web/instances/" + b2.address() + "/weight", headers, R"({"weight":5})")));
+  EXPECT_EQ(c1.readResponse().status, 200);
+  EXPECT_EQ(c2.readResponse().status, 200);
+  auto node = client_.get("/switchyard/weights/web");
+  ASSERT_TRUE(node.ok()) << node.error().message;
+  EXPECT_EQ(Json::parse(node.value())["vector"].size(), 2u) << node.value();
+  EXPECT_EQ(weightOf(a, b1.address()), 2.0);
+  EXPECT_EQ(weightOf(a, b2.address()), 5.0);
 }
 
 TEST_F(OperatorWeightsTest, DrainAndUndrainSurviveDiscoveryAndReachEveryGateway) {
