@@ -135,18 +135,21 @@ void ZkSession::openHandle() {
     delete context;
     spdlog::error("zookeeper {}: cannot open a session: {}; retrying in 1 s", options_.servers,
                   std::strerror(errno));
-    retry_timer_.expires_after(std::chrono::seconds(1));
-    std::weak_ptr<Core> core = core_;
-    retry_timer_.async_wait([this, core](const boost::system::error_code& ec) {
-      auto alive = core.lock();
-      if (ec || !alive || alive->stopped) return;
-      openHandle();
-    });
-    return;
+    return openHandleLater();
   }
   core_->handle = handle;
   spdlog::info("zookeeper {}: connecting (session timeout {} ms)", options_.servers,
                options_.session_timeout.count());
+}
+
+void ZkSession::openHandleLater() {
+  retry_timer_.expires_after(std::chrono::seconds(1));
+  std::weak_ptr<Core> core = core_;
+  retry_timer_.async_wait([this, core](const boost::system::error_code& ec) {
+    auto alive = core.lock();
+    if (ec || !alive || alive->stopped) return;
+    openHandle();
+  });
 }
 
 void ZkSession::closeHandle() {
@@ -188,14 +191,7 @@ void ZkSession::onSessionEvent(int zk_state) {
     spdlog::error("zookeeper {}: authentication failed; retrying in 1 s", options_.servers);
     closeHandle();
     setState(State::kExpired, false);
-    retry_timer_.expires_after(std::chrono::seconds(1));
-    std::weak_ptr<Core> core = core_;
-    retry_timer_.async_wait([this, core](const boost::system::error_code& ec) {
-      auto alive = core.lock();
-      if (ec || !alive || alive->stopped) return;
-      openHandle();
-    });
-    return;
+    return openHandleLater();
   }
   // CONNECTING, ASSOCIATING, NOTCONNECTED: the connection is gone, the session may live on.
   if (state_ == State::kConnected) {

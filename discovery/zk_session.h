@@ -115,6 +115,7 @@ class ZkSession {
   struct Watchers;
 
   void openHandle();
+  void openHandleLater();  // in 1 s: init failed (no host resolves) or authentication failed
   void closeHandle();
   void onSessionEvent(int zk_state);
   void onNodeEvent(int type, const std::string& path);

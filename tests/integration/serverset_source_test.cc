@@ -117,6 +117,17 @@ class ServerSetSourceTest : public ::testing::Test {
     return created.ok() ? created.value() : "";
   }
 
+  // The id and password of the source's live session, as ZkTestClient::expireSession wants them.
+  bool gatewaySession(clientid_t& client_id) {
+    int64_t id = 0;
+    std::string password;
+    if (!control_.call([&] { return session_->sessionCredentials(id, password); })) return false;
+    client_id.client_id = id;
+    std::memcpy(client_id.passwd, password.data(),
+                std::min(password.size(), sizeof client_id.passwd));
+    return true;
+  }
+
   bool lastSetIs(std::vector<uint16_t> ports) {
     return eventually([&] { return updates_.lastPorts() == ports; }, 10s);
   }
@@ -136,12 +147,8 @@ TEST_F(ServerSetSourceTest, AForcedSessionExpiryIsFollowedByAFullResyncAndNewWat
   ASSERT_TRUE(lastSetIs({1001, 1002}));
   EXPECT_TRUE(control_.call([&] { return source_->ready(); }));
 
-  int64_t id = 0;
-  std::string password;
-  ASSERT_TRUE(control_.call([&] { return session_->sessionCredentials(id, password); }));
   clientid_t client_id{};
-  client_id.client_id = id;
-  std::memcpy(client_id.passwd, password.data(), std::min(password.size(), sizeof client_id.passwd));
+  ASSERT_TRUE(gatewaySession(client_id));
   const size_t before = updates_.count();
   ASSERT_TRUE(ZkTestClient::expireSession(zk_.connectString(), client_id));
   // Changes while the gateway's session is dead or being replaced: the resync must find them.
@@ -173,12 +180,8 @@ TEST_F(ServerSetSourceTest, AResyncWithNothingChangedHandsOverNothing) {
   add(1001);
   startSource();
   ASSERT_TRUE(lastSetIs({1001}));
-  int64_t id = 0;
-  std::string password;
-  ASSERT_TRUE(control_.call([&] { return session_->sessionCredentials(id, password); }));
   clientid_t client_id{};
-  client_id.client_id = id;
-  std::memcpy(client_id.passwd, password.data(), std::min(password.size(), sizeof client_id.passwd));
+  ASSERT_TRUE(gatewaySession(client_id));
   const size_t before = updates_.count();
   ASSERT_TRUE(ZkTestClient::expireSession(zk_.connectString(), client_id));
   ASSERT_TRUE(eventually(

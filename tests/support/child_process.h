@@ -14,6 +14,15 @@
 
 namespace switchyard::support {
 
+// argv[0] as execv wants it: looked up in PATH unless it contains '/'. Call it before fork():
+// after fork in a threaded process only async-signal-safe calls are allowed.
+std::string resolveInPath(const std::string& name);
+
+// In the child, between fork() and exec: dies with the parent (PR_SET_PDEATHSIG), default
+// SIGINT/SIGTERM/SIGHUP and no blocked signal (a test runner may have ignored or blocked them),
+// stdout and stderr on the given descriptors, stdin from /dev/null. Async-signal-safe only.
+void prepareChild(int out_fd, int err_fd);
+
 class ChildProcess {
  public:
   ChildProcess() = default;
@@ -26,6 +35,9 @@ class ChildProcess {
   // Refused while a previous child is still running.
   std::string spawn(const std::vector<std::string>& argv, const std::string& cwd,
                     const std::string& log_path);
+  // The same with stdout and stderr in files of their own, truncated first.
+  std::string spawn(const std::vector<std::string>& argv, const std::string& cwd,
+                    const std::string& out_path, const std::string& err_path);
 
   // The PID of the last child spawned (it may have exited since); -1 before the first spawn.
   pid_t pid() const { return pid_; }
@@ -39,10 +51,15 @@ class ChildProcess {
   std::optional<int> stop(std::chrono::milliseconds grace = std::chrono::seconds(5));
   // SIGKILL and reap.
   std::optional<int> kill();
+  // Sends sig while the child runs (SIGHUP, SIGSTOP...); nothing once it has exited.
+  void signal(int sig);
   // The last exit status seen, if the child has exited.
   std::optional<int> exitStatus() const { return exit_status_; }
 
  private:
+  std::string spawnWith(const std::vector<std::string>& argv, const std::string& cwd, int out_fd,
+                        int err_fd);
+
   pid_t pid_ = -1;
   std::optional<int> exit_status_;
 };

@@ -1,5 +1,7 @@
 #include "tests/support/run_command.h"
 
+#include "tests/support/child_process.h"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -14,22 +16,6 @@
 
 namespace switchyard::support {
 
-namespace {
-
-// Resolved before fork: after fork in a threaded process only async-signal-safe calls are allowed.
-std::string resolve(const std::string& name) {
-  if (name.find('/') != std::string::npos) return name;
-  const char* path = std::getenv("PATH");
-  std::stringstream dirs(path ? path : "/usr/bin:/bin");
-  std::string dir;
-  while (std::getline(dirs, dir, ':')) {
-    std::string full = (dir.empty() ? "." : dir) + "/" + name;
-    if (::access(full.c_str(), X_OK) == 0) return full;
-  }
-  return name;
-}
-
-}  // namespace
 
 CommandResult runCommand(const std::vector<std::string>& argv, std::chrono::milliseconds timeout) {
   CommandResult result;
@@ -38,7 +24,7 @@ CommandResult runCommand(const std::vector<std::string>& argv, std::chrono::mill
     result.err = "runCommand: empty argv";
     return result;
   }
-  std::string exe = resolve(argv[0]);
+  std::string exe = resolveInPath(argv[0]);
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
@@ -51,20 +37,7 @@ CommandResult runCommand(const std::vector<std::string>& argv, std::chrono::mill
   }
   pid_t pid = ::fork();
   if (pid == 0) {
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    // A test runner may have ignored or blocked signals; the child must see SIGTERM and SIGINT.
-    struct sigaction dfl {};
-    dfl.sa_handler = SIG_DFL;
-    ::sigaction(SIGINT, &dfl, nullptr);
-    ::sigaction(SIGTERM, &dfl, nullptr);
-    ::sigaction(SIGHUP, &dfl, nullptr);
-    sigset_t none;
-    ::sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    ::dup2(out_pipe[1], 1);
-    ::dup2(err_pipe[1], 2);
-    int devnull = ::open("/dev/null", O_RDONLY);
-    if (devnull >= 0) ::dup2(devnull, 0);
+    prepareChild(out_pipe[1], err_pipe[1]);
     ::execv(exe.c_str(), args.data());
     ::_exit(127);
   }

@@ -1,12 +1,5 @@
 #include "tests/support/switchyard_process.h"
 
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <stdexcept>
@@ -41,54 +34,22 @@ SwitchyardProcess::SwitchyardProcess(std::string config_yaml, uint16_t admin_por
   config_path_ = dir_.writeFile("switchyard.yaml", config_yaml);
 }
 
-SwitchyardProcess::~SwitchyardProcess() {
-  if (pid_ > 0 && !exit_status_) {
-    ::kill(pid_, SIGKILL);
-    waitExit(std::chrono::seconds(5));
-  }
-}
+// child_ SIGKILLs and reaps a gateway still running.
+SwitchyardProcess::~SwitchyardProcess() = default;
 
 ::testing::AssertionResult SwitchyardProcess::start(std::chrono::milliseconds ready_timeout) {
-  if (pid_ > 0) return ::testing::AssertionFailure() << "already started";
-  std::string exe = SWITCHYARD_BINARY;
-  std::string out_path = dir_.file("stdout.log"), err_path = dir_.file("stderr.log");
-  std::vector<std::string> argv = {exe, "serve", "--config", config_path_};
-  std::vector<char*> args;
-  for (auto& a : argv) args.push_back(a.data());
-  args.push_back(nullptr);
-  int out_fd = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  int err_fd = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (out_fd < 0 || err_fd < 0) return ::testing::AssertionFailure() << "cannot open log files";
-  pid_ = ::fork();
-  if (pid_ == 0) {
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    // A test runner may have ignored or blocked signals; the child must see SIGTERM and SIGINT.
-    struct sigaction dfl {};
-    dfl.sa_handler = SIG_DFL;
-    ::sigaction(SIGINT, &dfl, nullptr);
-    ::sigaction(SIGTERM, &dfl, nullptr);
-    ::sigaction(SIGHUP, &dfl, nullptr);
-    sigset_t none;
-    ::sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    ::dup2(out_fd, 1);
-    ::dup2(err_fd, 2);
-    int devnull = ::open("/dev/null", O_RDONLY);
-    if (devnull >= 0) ::dup2(devnull, 0);
-    ::chdir(dir_.path().c_str());
-    ::execv(exe.c_str(), args.data());
-    ::_exit(127);
-  }
-  ::close(out_fd);
-  ::close(err_fd);
-  if (pid_ < 0) return ::testing::AssertionFailure() << "fork: " << std::strerror(errno);
+  if (child_.pid() > 0) return ::testing::AssertionFailure() << "already started";
+  const std::string error =
+      child_.spawn({SWITCHYARD_BINARY, "serve", "--config", config_path_}, dir_.path(),
+                   dir_.file("stdout.log"), dir_.file("stderr.log"));
+  if (!error.empty()) return ::testing::AssertionFailure() << error;
 
   auto deadline = Clock::now() + ready_timeout;
   std::string last = "no answer";
   while (Clock::now() < deadline) {
     if (!running()) {
       return ::testing::AssertionFailure()
-             << "switchyard exited with status " << exit_status_.value_or(-1)
+             << "switchyard exited with status " << child_.exitStatus().value_or(-1)
              << " before /ready answered 200\nconfig:\n"
              << dir_.readFile("switchyard.yaml") << "\nstderr:\n"
              << stderrText() << "\nstdout:\n"
@@ -106,35 +67,17 @@ SwitchyardProcess::~SwitchyardProcess() {
          << stdoutText();
 }
 
-bool SwitchyardProcess::running() {
-  if (pid_ <= 0 || exit_status_) return false;
-  int status = 0;
-  pid_t r = ::waitpid(pid_, &status, WNOHANG);
-  if (r == 0) return true;
-  if (r == pid_) {
-    exit_status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  } else {
-    exit_status_ = -1;  // not our child any more: nothing to wait for
-  }
-  return false;
-}
+bool SwitchyardProcess::running() { return child_.running(); }
 
-void SwitchyardProcess::sendSignal(int sig) {
-  if (pid_ > 0 && !exit_status_) ::kill(pid_, sig);
-}
+void SwitchyardProcess::sendSignal(int sig) { child_.signal(sig); }
 
 std::optional<int> SwitchyardProcess::waitExit(std::chrono::milliseconds timeout) {
-  auto deadline = Clock::now() + timeout;
-  while (running()) {
-    if (Clock::now() >= deadline) return std::nullopt;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));  // poll interval
-  }
-  return exit_status_;
+  return child_.waitExit(timeout);
 }
 
 long SwitchyardProcess::procStatusKb(const char* key) const {
-  if (pid_ <= 0) return -1;
-  std::ifstream in("/proc/" + std::to_string(pid_) + "/status");
+  if (child_.pid() <= 0) return -1;
+  std::ifstream in("/proc/" + std::to_string(child_.pid()) + "/status");
   std::string line;
   size_t key_len = std::strlen(key);
   while (std::getline(in, line)) {

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/child_process.h"
 #include "tests/support/run_command.h"
 #include "tests/support/temp_dir.h"
 
@@ -36,7 +37,7 @@ class SwitchyardProcess {
   ::testing::AssertionResult start(
       std::chrono::milliseconds ready_timeout = std::chrono::seconds(10));
 
-  pid_t pid() const { return pid_; }
+  pid_t pid() const { return child_.pid(); }
   uint16_t adminPort() const { return admin_port_; }
   const std::string& configPath() const { return config_path_; }
   const TempDir& dir() const { return dir_; }
@@ -63,8 +64,7 @@ class SwitchyardProcess {
   TempDir dir_;
   std::string config_path_;
   uint16_t admin_port_;
-  pid_t pid_ = -1;
-  std::optional<int> exit_status_;
+  ChildProcess child_;
 };
 
 }  // namespace switchyard::support
