@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
@@ -40,7 +41,8 @@ void ArrivalLog::clear() {
 }
 
 WorkerGroups WorkerGroups::fromBackends(
-    const std::vector<std::unique_ptr<support::TestBackend>>& backends) {
+    const std::vector<std::unique_ptr<support::TestBackend>>& backends,
+    const std::vector<std::string>& current) {
   // Union-find over "c:CLIENT" and "u:BACKEND:CONNECTION" keys.
   std::map<std::string, std::string> parent;
   auto find = [&](std::string k) {
@@ -59,21 +61,39 @@ WorkerGroups WorkerGroups::fromBackends(
   }
   WorkerGroups w;
   std::map<std::string, int> root_index;
-  std::vector<std::string> keys;
-  for (const auto& [key, unused] : parent) keys.push_back(key);
-  for (const auto& key : keys) {
-    if (key.rfind("c:", 0) != 0) continue;
-    auto [it, inserted] = root_index.emplace(find(key), static_cast<int>(root_index.size()));
-    w.group_of[key.substr(2)] = it->second;
+  for (const auto& tag : current) {
+    if (tag.empty() || !parent.count("c:" + tag)) continue;
+    auto [it, inserted] = root_index.emplace(find("c:" + tag), static_cast<int>(root_index.size()));
+    w.group_of[tag] = it->second;
   }
   w.groups = static_cast<int>(root_index.size());
   return w;
 }
 
-std::string WorkerGroups::describe() const {
-  std::vector<int> counts(static_cast<size_t>(groups), 0);
-  for (const auto& [client, group] : group_of) ++counts[static_cast<size_t>(group)];
-  return fmt::format("{}", fmt::join(counts, " + "));
+std::vector<int> WorkerGroups::counts() const {
+  std::vector<int> c(static_cast<size_t>(groups), 0);
+  for (const auto& [client, group] : group_of) ++c[static_cast<size_t>(group)];
+  return c;
+}
+
+std::string WorkerGroups::describe() const { return fmt::format("{}", fmt::join(counts(), " + ")); }
+
+std::string WorkerGroups::pickIntervals(int instances, double rate) const {
+  std::vector<int> counts = this->counts();
+  if (counts.empty()) return "unknown";
+  auto [lo, hi] = std::minmax_element(counts.begin(), counts.end());
+  const double clients = static_cast<double>(group_of.size());
+  auto ms = [&](int k) { return instances * clients / (k * rate) * 1000.0; };
+  if (*lo == *hi) return fmt::format("every {:.1f} ms ({} clients each)", ms(*lo), *lo);
+  return fmt::format("every {:.1f} ms ({} clients) to {:.1f} ms ({} clients)", ms(*hi), *hi,
+                     ms(*lo), *lo);
+}
+
+std::string loadAverage() {
+  std::ifstream in("/proc/loadavg");
+  std::string a, b, c;
+  in >> a >> b >> c;
+  return fmt::format("load average {} {} {}", a, b, c);
 }
 
 namespace {

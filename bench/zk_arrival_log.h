@@ -53,10 +53,18 @@ struct WorkerGroups {
   std::map<std::string, int> group_of;  // x-bench-client value -> group, 0-based
   int groups = 0;
 
+  // Only the clients in `current` (PacedLoad::currentTags) are placed; older tags still link.
   static WorkerGroups fromBackends(
-      const std::vector<std::unique_ptr<support::TestBackend>>& backends);
+      const std::vector<std::unique_ptr<support::TestBackend>>& backends,
+      const std::vector<std::string>& current);
+  // Clients per group, in group order.
+  std::vector<int> counts() const;
   // "6 + 2": clients per group.
   std::string describe() const;
+  // The measurement's resolution: with `rate` req/s spread evenly over the clients, a worker with
+  // k of them routes to X (round robin over `instances`, X included) every instances * clients /
+  // (k * rate) seconds. "every 2.0 ms (6 clients) to 6.0 ms (2 clients)".
+  std::string pickIntervals(int instances, double rate) const;
 };
 
 // After an add at t0: when X got its first request, and when it had got one from every worker.
@@ -74,6 +82,9 @@ std::optional<AddSeen> waitForEveryWorker(const ArrivalLog& log, Clock::time_poi
 std::optional<Clock::time_point> waitForQuiet(const ArrivalLog& log, Clock::time_point t0,
                                               Clock::duration quiet, Clock::time_point deadline,
                                               bool* timed_out);
+
+// "load average 1.23 0.98 0.75" from /proc/loadavg: how busy the shared machine was.
+std::string loadAverage();
 
 // Nearest-rank percentile (p in [0, 100]) of values; 0 when empty.
 double percentile(std::vector<double> values, double p);

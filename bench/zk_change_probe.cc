@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <thread>
 
 namespace switchyard::bench {
@@ -13,6 +14,17 @@ std::string ChangeFigures::table() const {
   t += fmt::format("| delete: last request to X | {} |\n", latencyCells(delete_last_ms));
   t += fmt::format("| (ZooKeeper create acknowledged) | {} |\n", latencyCells(add_ack_ms));
   t += fmt::format("| (ZooKeeper delete acknowledged) | {} |\n", latencyCells(delete_ack_ms));
+  // ZooKeeper sends the watch event when it commits, about when it acknowledges the write: what
+  // comes after the acknowledgement is roughly the gateway's share (reads, decode, apply, pick).
+  std::vector<double> add_after_ack, delete_after_ack;
+  for (size_t i = 0; i < add_ack_ms.size() && i < add_every_worker_ms.size(); ++i)
+    add_after_ack.push_back(add_every_worker_ms[i] - add_ack_ms[i]);
+  for (size_t i = 0; i < delete_ack_ms.size() && i < delete_last_ms.size(); ++i)
+    delete_after_ack.push_back(delete_last_ms[i] - delete_ack_ms[i]);
+  t += fmt::format("| (add, every worker, minus the create's ack) | {} |\n",
+                   latencyCells(add_after_ack));
+  t += fmt::format("| (delete, last request, minus the delete's ack) | {} |\n",
+                   latencyCells(delete_after_ack));
   return t;
 }
 
@@ -23,6 +35,29 @@ std::string ChangeFigures::csv() const {
     c += fmt::format("{},{:.3f},{:.3f},{:.3f},{:.3f},{:.3f}\n", i, add_first_ms[i],
                      add_every_worker_ms[i], add_ack_ms[i], delete_last_ms[i], delete_ack_ms[i]);
   return c;
+}
+
+WorkerGroups balanceClients(PacedLoad& load,
+                            const std::vector<std::unique_ptr<support::TestBackend>>& backends,
+                            Clock::time_point deadline) {
+  for (;;) {
+    const std::vector<std::string> tags = load.currentTags();
+    WorkerGroups w = WorkerGroups::fromBackends(backends, tags);
+    std::vector<int> counts = w.counts();
+    if (counts.empty() || Clock::now() >= deadline) return w;
+    auto [lo, hi] = std::minmax_element(counts.begin(), counts.end());
+    if (*hi - *lo <= 1 && w.group_of.size() == tags.size()) return w;
+    const int largest = static_cast<int>(hi - counts.begin());
+    for (size_t i = 0; i < tags.size(); ++i) {
+      auto g = w.group_of.find(tags[i]);
+      if (g != w.group_of.end() && g->second == largest) {
+        load.reconnect(static_cast<int>(i));
+        break;
+      }
+    }
+    // Long enough for the new connection's requests to reach every backend a few times.
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  }
 }
 
 Result<ChangeFigures> runChanges(support::ZkTestClient& writer, const std::string& set_path,

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "bench/zk_arrival_log.h"
+#include "bench/zk_paced_load.h"
 #include "common/result.h"
 #include "tests/support/zk_test_client.h"
 
@@ -38,6 +39,14 @@ struct ChangeFigures {
   // One CSV line per change, with a header line.
   std::string csv() const;
 };
+
+// Groups the load clients by worker (WorkerGroups) and, while the split is uneven by more than
+// one client, reconnects a client of the largest group and looks again, up to `deadline`:
+// SO_REUSEPORT spreads connections by a hash, and a worker with few clients would route to X
+// rarely, blurring the "every worker" figure. Returns the last grouping (maybe still uneven).
+WorkerGroups balanceClients(PacedLoad& load,
+                            const std::vector<std::unique_ptr<support::TestBackend>>& backends,
+                            Clock::time_point deadline);
 
 // `alive` is asked after every change (the gateway still running?); false stops the run.
 Result<ChangeFigures> runChanges(support::ZkTestClient& writer, const std::string& set_path,

@@ -6,7 +6,12 @@ namespace switchyard::bench {
 
 using Clock = std::chrono::steady_clock;
 
-PacedLoad::PacedLoad(PacedLoadOptions options) : options_(std::move(options)) {}
+PacedLoad::PacedLoad(PacedLoadOptions options)
+    : options_(std::move(options)),
+      tags_(static_cast<size_t>(options_.connections)),
+      reconnect_wanted_(new std::atomic<bool>[static_cast<size_t>(options_.connections)]) {
+  for (int i = 0; i < options_.connections; ++i) reconnect_wanted_[i] = false;
+}
 
 PacedLoad::~PacedLoad() { stop(); }
 
@@ -24,6 +29,13 @@ void PacedLoad::stop() {
 std::vector<std::string> PacedLoad::errorSamples() const {
   std::lock_guard lock(mutex_);
   return samples_;
+}
+
+void PacedLoad::reconnect(int index) { reconnect_wanted_[index] = true; }
+
+std::vector<std::string> PacedLoad::currentTags() const {
+  std::lock_guard lock(mutex_);
+  return tags_;
 }
 
 void PacedLoad::recordError(std::string what) {
@@ -45,16 +57,17 @@ void PacedLoad::runClient(int index) {
     next += interval;
     // Never send a burst to catch up after a stall: the schedule restarts from now.
     if (Clock::now() > next + std::chrono::milliseconds(10)) next = Clock::now() + interval;
+    if (reconnect_wanted_[index].exchange(false)) client.close();
     if (!client.isOpen()) {
       if (!client.connect(options_.port)) {
         recordError("connect: " + client.lastError());
         continue;
       }
+      std::string tag = std::to_string(index) + "." + std::to_string(generation++);
       request = support::HttpClient::buildRequest(
-          "GET", "/",
-          support::HeaderList{
-              {"Host", options_.host},
-              {kClientHeader, std::to_string(index) + "." + std::to_string(generation++)}});
+          "GET", "/", support::HeaderList{{"Host", options_.host}, {kClientHeader, tag}});
+      std::lock_guard lock(mutex_);
+      tags_[static_cast<size_t>(index)] = std::move(tag);
     }
     support::HttpResponse r =
         client.roundTrip(request, support::ReadOptions::within(options_.request_timeout));

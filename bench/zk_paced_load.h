@@ -12,6 +12,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -45,6 +46,12 @@ class PacedLoad {
   // The first few error descriptions ("connect: ...", "status 503", "timeout ..."), for the report.
   std::vector<std::string> errorSamples() const;
 
+  // Asks client `index` to close its connection politely and open a new one (next generation),
+  // which the kernel may hand to another worker (SO_REUSEPORT): used to even out the workers.
+  void reconnect(int index);
+  // The x-bench-client value each client sends now (empty before its first connection).
+  std::vector<std::string> currentTags() const;
+
  private:
   void runClient(int index);
   void recordError(std::string what);
@@ -55,6 +62,8 @@ class PacedLoad {
   std::atomic<uint64_t> errors_{0};
   mutable std::mutex mutex_;
   std::vector<std::string> samples_;
+  std::vector<std::string> tags_;                          // guarded by mutex_
+  std::unique_ptr<std::atomic<bool>[]> reconnect_wanted_;  // one per client
   std::vector<std::thread> threads_;
 };
 

@@ -103,13 +103,14 @@ int run(const Options& o) {
   for (auto& b : steady)
     if (b->requestCount() == 0) return fail("backend " + b->name() + " got no request in warm-up");
   if (load.errors() > 0) return fail("load errors during warm-up: " + load.errorSamples().front());
-  const WorkerGroups workers = WorkerGroups::fromBackends(steady);
+  const WorkerGroups workers = balanceClients(load, steady, Clock::now() + 15s);
   if (workers.groups != o.workers)
     return fail(
         fmt::format("the {} load clients fall into {} worker groups, not {} (a worker "
                     "without a client? try more --connections)",
                     workers.group_of.size(), workers.groups, o.workers));
 
+  const std::string load_at_start = loadAverage();
   const uint64_t completed_before = load.completed();
   const auto started = Clock::now();
   auto figures = runChanges(writer, kSetPath, x.port(), arrivals, workers,
@@ -130,9 +131,6 @@ int run(const Options& o) {
     }
   }
 
-  // With R req/s over W workers and 4 instances round robin, a worker routes to X about every
-  // 4W/R s once it knows X: the add figure includes up to that much waiting for a pick.
-  const double pick_ms = 4.0 * o.workers / o.rate * 1000.0;
   std::printf(
       "Command: `zk_propagation --changes %d --workers %d --connections %d --rate %.0f "
       "--quiet-ms %d`\n\n",
@@ -144,8 +142,10 @@ int run(const Options& o) {
       o.connections, o.rate, completed / seconds, seconds,
       static_cast<unsigned long long>(load.errors()));
   for (const auto& e : load.errorSamples()) std::printf("  error: %s\n", e.c_str());
-  std::printf("Resolution: a worker that knows X routes to it about every 4W/R = %.1f ms.\n",
-              pick_ms);
+  std::printf("Resolution: a worker that knows X routes to it %s.\n",
+              workers.pickIntervals(4, o.rate).c_str());
+  std::printf("Machine: %s at the start, %s at the end.\n", load_at_start.c_str(),
+              loadAverage().c_str());
   std::printf(
       "Load clients per worker group: %s. Requests at X from an ungrouped client: %llu; "
       "deletes after which X got no request at all: %llu.\n",

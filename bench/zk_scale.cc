@@ -194,6 +194,7 @@ int run(const Options& o) {
   ArrivalLog arrivals(x);
   const std::string probe_path = std::string(kRoot) + "/probe";
 
+  const std::string load_at_start = loadAverage();
   auto write_start = Clock::now();
   {
     BulkWriter bulk;
@@ -245,7 +246,7 @@ int run(const Options& o) {
   for (auto& b : probe_members)
     if (b->requestCount() == 0) return fail("probe member " + b->name() + " got no request");
   if (load.errors() > 0) return fail("load errors during warm-up: " + load.errorSamples().front());
-  const WorkerGroups workers = WorkerGroups::fromBackends(probe_members);
+  const WorkerGroups workers = balanceClients(load, probe_members, Clock::now() + 15s);
   if (workers.groups != o.workers)
     return fail(fmt::format("the {} load clients fall into {} worker groups, not {}",
                             workers.group_of.size(), workers.groups, o.workers));
@@ -281,9 +282,10 @@ int run(const Options& o) {
               o.rate, static_cast<unsigned long long>(load.errors()));
   for (const auto& e : load.errorSamples()) std::printf("  error: %s\n", e.c_str());
   std::printf(
-      "Resolution: a worker that knows X routes to it about every (probe members + 1)W/R = %.1f "
-      "ms. Load clients per worker group: %s.\n",
-      (o.probe_members + 1.0) * o.workers / o.rate * 1000.0, workers.describe().c_str());
+      "Resolution: a worker that knows X routes to it %s. Load clients per worker group: %s.\n",
+      workers.pickIntervals(o.probe_members + 1, o.rate).c_str(), workers.describe().c_str());
+  std::printf("Machine: %s at the start, %s at the end.\n", load_at_start.c_str(),
+              loadAverage().c_str());
   return load.errors() == 0 ? 0 : 2;
 }
 
