@@ -52,7 +52,7 @@ struct Options {
   int members = 20;
   int workers = 2;
   int starts = 3;
-  int changes = 50;
+  int changes = 200;
   int probe_members = 3;
   int connections = 8;
   double rate = 4000;
