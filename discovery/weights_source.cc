@@ -5,8 +5,14 @@
 
 namespace switchyard::discovery {
 
-WeightsSource::WeightsSource(ZkSession& session, ChangeCallback on_change)
-    : session_(session), on_change_(std::move(on_change)) {
+namespace {
+// After a failed read with the session still connected (a timeout), read again.
+constexpr auto kRetryAfter = std::chrono::milliseconds(500);
+}  // namespace
+
+WeightsSource::WeightsSource(boost::asio::io_context& control, ZkSession& session,
+                             ChangeCallback on_change)
+    : session_(session), on_change_(std::move(on_change)), retry_timer_(control) {
   session_listener_ = session_.addSessionListener(
       [this](ZkSession::State state, bool new_session) { onSession(state, new_session); });
 }
@@ -16,6 +22,7 @@ WeightsSource::~WeightsSource() { stop(); }
 void WeightsSource::stop() {
   if (!running_) return;
   running_ = false;
+  retry_timer_.cancel();
   session_.removeSessionListener(session_listener_);
   for (auto& [cluster, node] : nodes_) session_.removeNodeWatcher(node.watcher);
   nodes_.clear();
@@ -53,15 +60,18 @@ std::optional<std::string> WeightsSource::pathOf(const std::string& cluster) con
 }
 
 void WeightsSource::onSession(ZkSession::State state, bool new_session) {
-  if (!running_ || !new_session || state != ZkSession::State::kConnected) return;
-  // A new session has none of our watches: read (and watch) every node again.
-  for (const auto& [cluster, node] : nodes_) read(cluster);
+  if (!running_ || state != ZkSession::State::kConnected) return;
+  // A new session has none of our watches: read (and watch) every node again. A reconnection
+  // within the session keeps them, except for the nodes whose read failed.
+  for (const auto& [cluster, node] : nodes_)
+    if (new_session || node.failed) read(cluster);
 }
 
 void WeightsSource::read(const std::string& cluster) {
   auto it = nodes_.find(cluster);
   if (it == nodes_.end()) return;
   const uint64_t generation = ++it->second.generation;
+  it->second.failed = false;
   std::weak_ptr<char> alive = alive_;
   session_.getData(it->second.path, true,
                    [this, alive, cluster, generation](int rc, std::string data) {
@@ -76,11 +86,10 @@ void WeightsSource::onData(const std::string& cluster, uint64_t generation, int 
   if (it == nodes_.end() || it->second.generation != generation) return;
   if (rc == ZOK) return on_change_(cluster, data);
   if (rc != ZNONODE) {
-    // The next session event (reconnection with a new session) reads it again; within the same
-    // session a lost read leaves the last overrides in place.
     spdlog::warn("operator weights of cluster {}: cannot read {}: {}; keeping the last ones",
                  cluster, it->second.path, ZkSession::errorText(rc));
-    return;
+    it->second.failed = true;
+    return readFailed();
   }
   on_change_(cluster, std::nullopt);
   // Watch for its creation; if it appeared in between, read it.
@@ -89,7 +98,23 @@ void WeightsSource::onData(const std::string& cluster, uint64_t generation, int 
     if (alive.expired() || !running_) return;
     auto it = nodes_.find(cluster);
     if (it == nodes_.end() || it->second.generation != generation) return;
-    if (rc == ZOK && exists) read(cluster);
+    if (rc == ZOK && exists) return read(cluster);
+    if (rc != ZOK) {
+      it->second.failed = true;
+      readFailed();
+    }
+  });
+}
+
+void WeightsSource::readFailed() {
+  // Disconnected: the reconnection reads the failed nodes (onSession). Connected: soon.
+  if (session_.state() != ZkSession::State::kConnected) return;
+  std::weak_ptr<char> alive = alive_;
+  retry_timer_.expires_after(kRetryAfter);
+  retry_timer_.async_wait([this, alive](const boost::system::error_code& ec) {
+    if (ec || alive.expired() || !running_) return;
+    for (const auto& [cluster, node] : nodes_)
+      if (node.failed) read(cluster);
   });
 }
 

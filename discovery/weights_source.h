@@ -6,12 +6,14 @@
 // routing::OperatorOverrides' business.
 //
 // Each node is read (with a watch) at start and on every change; a missing node is watched for
-// its creation. A new session (after an expiry) reads every node again. Through ZooKeeper trouble
-// nothing is called: the last overrides stay (fail static).
+// its creation. A new session (after an expiry) reads every node again; a read that failed is
+// tried again (soon while connected, else at the reconnection). Through ZooKeeper trouble nothing
+// is called: the last overrides stay (fail static).
 //
 // Control thread only; callbacks run on the control thread, never after stop() or destruction.
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <functional>
 #include <map>
 #include <memory>
@@ -30,7 +32,7 @@ class WeightsSource {
   using WriteCallback = std::function<void(int rc)>;
 
   // `session` outlives this object.
-  WeightsSource(ZkSession& session, ChangeCallback on_change);
+  WeightsSource(boost::asio::io_context& control, ZkSession& session, ChangeCallback on_change);
   ~WeightsSource();
   WeightsSource(const WeightsSource&) = delete;
   WeightsSource& operator=(const WeightsSource&) = delete;
@@ -51,6 +53,7 @@ class WeightsSource {
     std::string path;
     uint64_t watcher = 0;
     uint64_t generation = 0;  // answers of older reads are dropped
+    bool failed = false;      // the last read failed: read again
   };
 
   void onSession(ZkSession::State state, bool new_session);
@@ -58,11 +61,13 @@ class WeightsSource {
   void onData(const std::string& cluster, uint64_t generation, int rc, std::string data);
   // `target`: the node itself (an existing one is written over); otherwise a parent (an existing
   // one is left as it is).
+  void readFailed();
   void createWithParents(const std::string& path, std::string data, bool target,
                          WriteCallback done);
 
   ZkSession& session_;
   ChangeCallback on_change_;
+  boost::asio::steady_timer retry_timer_;
   uint64_t session_listener_ = 0;
   bool running_ = true;
   std::map<std::string, Node> nodes_;  // by cluster

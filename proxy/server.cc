@@ -74,7 +74,8 @@ Server::Server(std::shared_ptr<const config::Config> config) : config_(std::move
       [this](std::shared_ptr<const routing::RoutingSnapshot> s) { publish(std::move(s)); });
   if (config_->weights && zookeeper_)
     weights_ = std::make_unique<discovery::WeightsSource>(
-        *zookeeper_, [this](const std::string& cluster, const std::optional<std::string>& data) {
+        control_, *zookeeper_,
+        [this](const std::string& cluster, const std::optional<std::string>& data) {
           onWeightsNode(cluster, data);
         });
 }

@@ -59,9 +59,8 @@ Result<ClusterOverrides> decodeOverrides(std::string_view data) {
 }
 
 const ClusterOverrides& OperatorOverrides::cluster(const std::string& name) const {
-  static const ClusterOverrides kNone;
   auto it = clusters_.find(name);
-  return it == clusters_.end() ? kNone : it->second;
+  return it == clusters_.end() ? none_ : it->second;
 }
 
 bool OperatorOverrides::setCluster(const std::string& name, ClusterOverrides overrides) {

@@ -63,6 +63,7 @@ class OperatorOverrides {
   config::Config withSplits(const config::Config& config) const;
 
  private:
+  ClusterOverrides none_;  // what cluster() returns for a cluster without overrides
   std::map<std::string, ClusterOverrides> clusters_;
   std::map<std::pair<std::string, size_t>, std::vector<config::SplitTarget>> splits_;
 };

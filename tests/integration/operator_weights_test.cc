@@ -375,6 +375,16 @@ TEST_F(OperatorWeightsTest, ZooKeeperDownAnswers503AndChangesNothing) {
   EXPECT_EQ(weightOf(g, b1.address()), 1.0);
   // Traffic goes on (fail static).
   EXPECT_EQ(spread(g, 5), (std::map<std::string, int>{{"b1", 5}}));
+
+  // ZooKeeper back: the gateway follows the weights node again (same session or a new one).
+  ASSERT_TRUE(zk_.start());
+  ASSERT_TRUE(client_.connect(zk_.connectString()));
+  ASSERT_TRUE(client_.createPath("/switchyard/weights"));
+  ASSERT_TRUE(client_
+                  .create("/switchyard/weights/web",
+                          R"({"vector":[{"select":"inet=)" + b1.address() + R"(","weight":4}]})")
+                  .ok());
+  ASSERT_TRUE(weightBecomes(g, b1.address(), 4.0));
 }
 
 // `switchyard ctl` against a gateway without ZooKeeper: weights are local to it.
