@@ -8,7 +8,8 @@
 EVENTS holds "NAME EPOCH_US" lines written by the scheduler (churn_bench.sh): steady_start,
 deploy_start, kill, churn_end. h2load's --log-file has one line per request: start time (µs
 since the epoch), status (-1 for a failed stream), µs until the end of the response. Requests
-are put in a window by their start time: steady [steady_start, deploy_start), deploy
+are put in a window by their start time (h2load logs no line for a request that failed on a socket
+error: those are counted in the run's total only, from its summary): steady [steady_start, deploy_start), deploy
 [deploy_start, kill), kill [kill, churn_end); churn is deploy + kill. Standard library only.
 """
 
@@ -121,22 +122,22 @@ def cmd_table(a):
             if line.strip():
                 rows.append(json.loads(line))
     out = []
-    out.append("| round | target | requests | failed (all) | failed in deploy | failed after kill "
-               "| p50 steady ms | p99 steady ms | p50 churn ms | p99 churn ms | p99 churn / steady "
+    out.append("| round | target | requests | failed (all) | of which socket errors "
+               "| non-2xx in deploy | non-2xx after kill | p50 steady ms | p99 steady ms | p50 churn ms | p99 churn ms | p99 churn / steady "
                "| max churn ms | retries |")
-    out.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    out.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         s, c = r["steady"], r["churn"]
         retries = "-" if r["retries"] is None else str(r["retries"])
         out.append(f"| {r['round']} | {r['target']} | {r['requests']} | {r['failed']} "
-                   f"| {r['deploy']['failed']} | {r['kill']['failed']} "
+                   f"| {r['socket_errors']} | {r['deploy']['failed']} | {r['kill']['failed']} "
                    f"| {ms(s['p50_us'])} | {ms(s['p99_us'])} | {ms(c['p50_us'])} "
                    f"| {ms(c['p99_us'])} | {ratio(c['p99_us'], s['p99_us'])} "
                    f"| {ms(c['max_us'])} | {retries} |")
     out.append("")
     out.append("Over all rounds (failures summed, latencies and ratios the median of the rounds):")
     out.append("")
-    out.append("| target | rounds | requests | failed (all) | failed in deploy | failed after kill "
+    out.append("| target | rounds | requests | failed (all) | non-2xx in deploy | non-2xx after kill "
                "| p99 steady ms | p99 churn ms | p99 churn / steady |")
     out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     by_target = defaultdict(list)
