@@ -9,7 +9,7 @@
 # order alternates), each with fresh backends. Prints a markdown table: failed requests and
 # p50/p99 during the churn against the steady state before it. See bench/README.md.
 #
-# Knobs (environment): TARGETS="switchyard haproxy" ROUNDS=3 RATE=1000 CLIENTS=20 STEADY_S=10
+# Knobs (environment): TARGETS="switchyard haproxy" ROUNDS=3 RATE=1000 CLIENTS=20 STEADY_S=16
 # STEP_S=4 DRAIN_S=1 KILL_WATCH_S=8 SWITCHYARD_BIN=build/switchyard OUT_DIR=bench/out
 set -euo pipefail
 
@@ -27,7 +27,7 @@ read -r -a targets <<<"${TARGETS:-switchyard haproxy}"
 ROUNDS=${ROUNDS:-3}
 RATE=${RATE:-1000}
 CLIENTS=${CLIENTS:-20}
-STEADY_S=${STEADY_S:-10}
+STEADY_S=${STEADY_S:-16}
 STEP_S=${STEP_S:-4}
 DRAIN_S=${DRAIN_S:-1}
 KILL_WATCH_S=${KILL_WATCH_S:-8}
@@ -135,10 +135,12 @@ wait_announced() {
   return 1
 }
 
-# wait_figure WHAT URL WANT SECONDS: until churn_probe.py WHAT URL prints WANT.
+# wait_figure WHAT URL WANT PID SECONDS: until churn_probe.py WHAT URL prints WANT; fails at
+# once if PID (the proxy) has died.
 wait_figure() {
-  local what=$1 url=$2 want=$3 deadline=$((SECONDS + $4))
+  local what=$1 url=$2 want=$3 pid=$4 deadline=$((SECONDS + $5))
   while ((SECONDS < deadline)); do
+    alive "$pid" || { echo "churn_bench: the proxy (pid $pid) died" >&2; return 1; }
     [[ $("$python" "$probe" "$what" "$url" 2>/dev/null) == "$want" ]] && return 0
     sleep 0.2
   done
@@ -180,7 +182,7 @@ run_target() {
       die "switchyard check refuses the configuration: $(cat "$dir/proxy/check.log")"
     start_bg proxy "$dir/proxy/stdout.log" "$SWITCHYARD_BIN" serve \
       --config "$dir/proxy/switchyard.yaml"
-    wait_figure switchyard-alive "http://127.0.0.1:$admin_port" "$INSTANCES" 15 ||
+    wait_figure switchyard-alive "http://127.0.0.1:$admin_port" "$INSTANCES" "$proxy_pid" 15 ||
       die "switchyard does not route to the $INSTANCES instances: $(tail -n 5 "$dir/proxy/stdout.log")"
   else
     # Every slot, old and new: the list Synapse would render once the deploy is under way.
@@ -189,7 +191,7 @@ run_target() {
       die "haproxy refuses the configuration: $(cat "$dir/proxy/check.log")"
     start_bg proxy "$dir/proxy/stdout.log" haproxy -db -f "$dir/proxy/haproxy.cfg"
     # The new slots have nothing listening yet: wait until their checks marked them down.
-    wait_figure haproxy-up "http://127.0.0.1:$admin_port/stats" "$INSTANCES" 15 ||
+    wait_figure haproxy-up "http://127.0.0.1:$admin_port/stats" "$INSTANCES" "$proxy_pid" 15 ||
       die "haproxy does not see exactly the $INSTANCES old slots up: $(tail -n 5 "$dir/proxy/stdout.log")"
   fi
   wait_http "http://127.0.0.1:$proxy_port/" "$proxy_pid" 10 || die "$target does not answer"
@@ -256,6 +258,7 @@ run_target() {
   # Keep what explains a failure: the scheduler's events, the failed requests, the proxy's view.
   mkdir -p "$raw/r$round-$target"
   awk -F'\t' '$2 < 200 || $2 >= 300' "$dir/h2load.log" >"$raw/r$round-$target/failed.tsv"
+  awk -F'\t' '$3 > 10000' "$dir/h2load.log" >"$raw/r$round-$target/slow.tsv"  # over 10 ms
   cp "$events" "$dir/h2load.out" "$raw/r$round-$target/"
   cp "$dir"/clusters.json "$dir"/metrics.txt "$dir"/stats.csv "$dir"/proxy/*.cfg \
     "$dir"/proxy/*.yaml "$raw/r$round-$target/" 2>/dev/null || true

@@ -138,8 +138,9 @@ def cmd_table(a):
     out.append("Over all rounds (failures summed, latencies and ratios the median of the rounds):")
     out.append("")
     out.append("| target | rounds | requests | failed (all) | non-2xx in deploy | non-2xx after kill "
-               "| p99 steady ms | p99 churn ms | p99 churn / steady |")
-    out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+               "| p99 steady ms | p99 deploy ms | p99 after kill ms | p99 churn ms "
+               "| p99 churn / steady |")
+    out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     by_target = defaultdict(list)
     for r in rows:
         by_target[r["target"]].append(r)
@@ -150,6 +151,8 @@ def cmd_table(a):
             f"| {sum(r['failed'] for r in runs)} | {sum(r['deploy']['failed'] for r in runs)} "
             f"| {sum(r['kill']['failed'] for r in runs)} "
             f"| {ms(med(lambda r: r['steady']['p99_us']))} "
+            f"| {ms(med(lambda r: r['deploy']['p99_us']))} "
+            f"| {ms(med(lambda r: r['kill']['p99_us']))} "
             f"| {ms(med(lambda r: r['churn']['p99_us']))} "
             f"| {med(lambda r: r['churn']['p99_us'] / max(r['steady']['p99_us'], 1)):.2f} |")
     print("\n".join(out))
