@@ -64,7 +64,17 @@ void Worker::applySnapshot(std::shared_ptr<const routing::RoutingSnapshot> snaps
   const auto& clusters = snapshot->clusters;
   if (listener_stats_.size() < snapshot->config->listeners.size())
     listener_stats_.resize(snapshot->config->listeners.size());
-  // Clusters are matched by name, so that a reload that reorders them keeps their state.
+  // The common case, a discovery update: same configuration, so the clusters are where they were
+  // and only the changed ones need work (with 1,000 clusters, a by-name rebuild per update made
+  // a gateway's start quadratic).
+  if (snapshot_ && snapshot_->config == snapshot->config && clusters_.size() == clusters.size()) {
+    for (size_t i = 0; i < clusters.size(); ++i)
+      if (clusters_[i] && clusters[i] && &clusters_[i]->snapshot() != clusters[i].get())
+        clusters_[i]->update(clusters[i]);
+    snapshot_ = std::move(snapshot);
+    return;
+  }
+  // A reload: clusters are matched by name, so that one that moved keeps its state.
   std::map<std::string, std::unique_ptr<ClusterRuntime>> old;
   for (auto& c : clusters_)
     if (c) old.emplace(c->name(), std::move(c));
