@@ -2,22 +2,44 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <cctype>
 #include <unordered_map>
+
+#include "routing/effective_weight.h"
 
 namespace switchyard::proxy {
 
+namespace {
+
+// A new instance starts with this share of its weight and ramps up to all of it (as Envoy's
+// slow start's default min_weight_percent): never 0, so that it does get its first requests.
+constexpr double kSlowStartMinFactor = 0.1;
+// During slow start the balancer's view is rebuilt at most this often.
+constexpr auto kSlowStartStep = std::chrono::milliseconds(250);
+
+}  // namespace
+
 ClusterRuntime::ClusterRuntime(std::shared_ptr<const routing::ClusterSnapshot> snapshot,
                                Random& random, const TimeSource& time)
-    : lb_(routing::makeLoadBalancer(snapshot->config->load_balancer, random, time)) {
+    : time_(time),
+      budget_(snapshot->config->retries.budget_percent),
+      detector_(snapshot->config->outlier_detection),
+      lb_(routing::makeLoadBalancer(snapshot->config->load_balancer, random, time)) {
   update(std::move(snapshot));
 }
 
 void ClusterRuntime::update(std::shared_ptr<const routing::ClusterSnapshot> snapshot) {
+  const bool had_hosts = !hosts_.empty();
   std::unordered_map<std::string_view, std::shared_ptr<UpstreamHost>> old;
   old.reserve(hosts_.size());
   for (auto& h : hosts_) old.emplace(h->endpoint().id, std::move(h));
 
   const uint32_t max_conns = snapshot->config->max_connections_per_instance;
+  const auto now = time_.now();
+  // Instances that arrive while the cluster has none are not "new": they start together, and
+  // ramping all of them would only turn traffic away.
+  const bool slow_start = had_hosts && snapshot->config->slow_start_ms > 0;
   std::vector<std::shared_ptr<UpstreamHost>> hosts;
   hosts.reserve(snapshot->endpoints.size());
   for (const auto& ep : snapshot->endpoints) {
@@ -29,10 +51,15 @@ void ClusterRuntime::update(std::shared_ptr<const routing::ClusterSnapshot> snap
       continue;
     }
     // A host that departed and came back (a re-join) starts afresh; its old self drains.
-    hosts.push_back(std::make_shared<UpstreamHost>(ep, max_conns));
+    auto host = std::make_shared<UpstreamHost>(ep, max_conns);
+    host->added_at = now;
+    host->slow_starting = slow_start;
+    hosts.push_back(std::move(host));
   }
+  const auto drain = std::chrono::milliseconds(snapshot->config->drain_timeout_ms);
   for (auto& [id, host] : old) {
     host->depart();
+    host->drain_deadline = now + drain;
     departed_[host->endpoint().id] = std::move(host);
   }
   hosts_ = std::move(hosts);
@@ -45,7 +72,83 @@ void ClusterRuntime::update(std::shared_ptr<const routing::ClusterSnapshot> snap
     hash_key_ = key ? *key : routing::HashKey();
   }
   snapshot_ = std::move(snapshot);
-  lb_->update(*snapshot_);
+  budget_.setPercent(snapshot_->config->retries.budget_percent);
+  retry_on_reset_ = false;
+  retry_statuses_.clear();
+  for (const auto& on : snapshot_->config->retries.on) {
+    if (on == "reset") retry_on_reset_ = true;
+    // The config loader accepts three digits starting with 5 ("503"); other words are not ours.
+    if (on.size() == 3 && on[0] == '5' && std::isdigit(static_cast<unsigned char>(on[1])) &&
+        std::isdigit(static_cast<unsigned char>(on[2])))
+      retry_statuses_.push_back(500u + static_cast<unsigned>((on[1] - '0') * 10 + (on[2] - '0')));
+  }
+  detector_.setConfig(snapshot_->config->outlier_detection);
+  rebuildView(now);
+}
+
+void ClusterRuntime::rebuildView(TimePoint now) {
+  const auto& config = *snapshot_->config;
+  // Healthy: neither ejected nor failing active checks, among endpoints with a weight at all
+  // (one drained by discovery or an operator is neither healthy nor unhealthy).
+  size_t total = 0, healthy = 0;
+  ejected_ = slow_starting_ = 0;
+  for (size_t i = 0; i < hosts_.size(); ++i) {
+    const auto& ep = snapshot_->endpoints[i];
+    hosts_[i]->stats.ejected = hosts_[i]->outlier.ejected ? 1 : 0;
+    hosts_[i]->stats.unhealthy = !ep.healthy;
+    if (hosts_[i]->outlier.ejected) ++ejected_;
+    if (routing::effectiveWeight(ep) <= 0) continue;
+    ++total;
+    if (ep.healthy && !hosts_[i]->outlier.ejected) ++healthy;
+  }
+  panic_ = total > 0 && healthy * 100 < uint64_t{config.panic_threshold_percent} * total;
+  auto view = std::make_shared<routing::ClusterSnapshot>(*snapshot_);
+  const auto ramp = std::chrono::milliseconds(config.slow_start_ms);
+  for (size_t i = 0; i < hosts_.size(); ++i) {
+    auto& host = *hosts_[i];
+    double factor = 1.0;
+    if (!panic_ && (host.outlier.ejected || !view->endpoints[i].healthy)) factor = 0.0;
+    if (host.slow_starting) {
+      const auto elapsed = now - host.added_at;
+      if (ramp.count() == 0 || elapsed >= ramp) {
+        host.slow_starting = false;
+      } else {
+        ++slow_starting_;
+        const double share = std::chrono::duration<double>(elapsed) / ramp;
+        factor *= std::max(kSlowStartMinFactor, share);
+      }
+    }
+    view->endpoints[i].weight_factor = factor;
+  }
+  lb_->update(*view);
+  previous_view_ = std::move(view_);
+  view_ = std::move(view);
+  view_built_at_ = now;
+}
+
+void ClusterRuntime::recordFailure(UpstreamHost& host) {
+  if (host.departed()) return;
+  const auto now = time_.now();
+  if (!detector_.onFailure(host.outlier, now, ejected_, hosts_.size())) return;
+  ++host.stats.ejections;
+  spdlog::warn(
+      "cluster {}: instance {} ejected for {} ms (outlier detection, worker-local)", name(),
+      host.endpoint().id,
+      std::chrono::duration_cast<std::chrono::milliseconds>(host.outlier.ejected_until - now)
+          .count());
+  rebuildView(now);
+}
+
+void ClusterRuntime::updateWeights(TimePoint now) {
+  bool changed = false;
+  if (ejected_ > 0)
+    for (auto& h : hosts_)
+      if (detector_.maybeReturn(h->outlier, now)) {
+        spdlog::info("cluster {}: instance {} back from ejection", name(), h->endpoint().id);
+        changed = true;
+      }
+  if (slow_starting_ > 0 && now - view_built_at_ >= kSlowStartStep) changed = true;
+  if (changed) rebuildView(now);
 }
 
 std::shared_ptr<UpstreamHost> ClusterRuntime::pick(std::optional<uint64_t> hash,
@@ -85,6 +188,8 @@ void ClusterRuntime::closeIdle() {
 void ClusterRuntime::addStats(ClusterStats& out) const {
   out.no_instance += no_instance;
   out.retries += retries;
+  out.retry_budget_exhausted += budget_.exhausted();
+  out.panic += panic_ ? 1 : 0;
   for (const auto& h : hosts_) out.instances[h->endpoint().id].merge(h->stats);
   for (const auto& [id, h] : departed_) {
     auto [it, inserted] = out.instances.try_emplace(id, h->stats);

@@ -2,6 +2,12 @@
 // A worker's view of one cluster: the snapshot it routes on, an UpstreamHost per endpoint (with
 // its pool and figures), the worker's own load-balancer state, and the hosts that left the set
 // but still drain requests. Worker thread only.
+//
+// Deploy safety lives here too, per worker: the retry budget, outlier detection (ejection), and
+// the weights the balancer sees. The balancer routes on a worker-local copy of the snapshot
+// whose Endpoint::weight_factor is 0 for an ejected or unhealthy endpoint (unless fewer than
+// panic_threshold_percent of the endpoints are healthy: then every one takes traffic) and ramps
+// over slow_start_ms for an endpoint that joined after the first snapshot.
 
 #include <map>
 #include <memory>
@@ -11,6 +17,8 @@
 
 #include "common/random.h"
 #include "common/time_source.h"
+#include "proxy/outlier_detector.h"
+#include "proxy/retry_budget.h"
 #include "proxy/stats.h"
 #include "proxy/upstream_host.h"
 #include "routing/cluster_snapshot.h"
@@ -44,6 +52,23 @@ class ClusterRuntime {
   std::shared_ptr<UpstreamHost> pick(std::optional<uint64_t> hash = std::nullopt,
                                      const UpstreamHost* exclude = nullptr);
 
+  // Outcomes, for outlier detection: a connect failure or a 5xx answer counts against the
+  // host, any other answer clears its run of failures.
+  void recordFailure(UpstreamHost& host);
+  void recordSuccess(UpstreamHost& host) { detector_.onSuccess(host.outlier); }
+  RetryBudget& retryBudget() { return budget_; }
+  // retries.on, parsed once per configuration.
+  bool retryOnReset() const { return retry_on_reset_; }
+  bool retryOnStatus(unsigned status) const {
+    for (unsigned s : retry_statuses_)
+      if (s == status) return true;
+    return false;
+  }
+  bool panicking() const { return panic_; }
+
+  // Every worker tick (50 ms): ends ejections whose time is over and moves slow starts on.
+  void updateWeights(TimePoint now);
+
   // Periodic upkeep: closes idle connections older than the cluster's idle timeout and forgets
   // departed hosts that have nothing left in flight.
   void tick(TimePoint now);
@@ -56,9 +81,25 @@ class ClusterRuntime {
   uint64_t retries = 0;
 
  private:
+  // Rebuilds the balancer's view (weight factors) from the hosts' states.
+  void rebuildView(TimePoint now);
+
+  const TimeSource& time_;
   std::shared_ptr<const routing::ClusterSnapshot> snapshot_;
+  // What the balancer routes on, and the one before (a balancer may point into its previous
+  // snapshot until the next update()).
+  std::shared_ptr<routing::ClusterSnapshot> view_;
+  std::shared_ptr<routing::ClusterSnapshot> previous_view_;
+  TimePoint view_built_at_{};
+  RetryBudget budget_;
+  OutlierDetector detector_;
+  bool retry_on_reset_ = false;
+  std::vector<unsigned> retry_statuses_;
+  size_t ejected_ = 0;
+  size_t slow_starting_ = 0;
+  bool panic_ = false;
   std::vector<std::shared_ptr<UpstreamHost>> hosts_;  // parallel to snapshot_->endpoints
-  std::vector<const routing::EndpointLoad*> loads_;  // &hosts_[i]->load, for the balancer
+  std::vector<const routing::EndpointLoad*> loads_;   // &hosts_[i]->load, for the balancer
   std::unique_ptr<routing::LoadBalancer> lb_;
   routing::HashKey hash_key_;
   std::map<std::string, std::shared_ptr<UpstreamHost>> departed_;

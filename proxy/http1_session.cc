@@ -19,6 +19,8 @@ namespace {
 constexpr std::size_t kReadSize = 16 * 1024;
 constexpr uint32_t kResponseHeaderLimit = 64 * 1024;
 constexpr uint32_t kLingerMs = 2000;
+// Request body bytes kept for a retry; a longer body is streamed and cannot be re-sent.
+constexpr std::size_t kReplayLimit = 64 * 1024;
 // Beast 1.74 compares a Content-Length with an empty optional limit as "exceeded", so "no
 // limit" is spelled as the largest one.
 constexpr uint64_t kNoBodyLimit = std::numeric_limits<uint64_t>::max();
@@ -109,11 +111,11 @@ void Http1Session::setDeadline(uint32_t ms) {
 // Client side.
 
 void Http1Session::readClient() {
+  if (client_reading_) return;  // one read at a time (a retry may find one outstanding)
   client_reading_ = true;
-  client_.async_read_some(in_.prepare(kReadSize),
-                          [self = shared_from_this()](error_code ec, std::size_t n) {
-                            self->onClientRead(ec, n);
-                          });
+  client_.async_read_some(
+      in_.prepare(kReadSize),
+      [self = shared_from_this()](error_code ec, std::size_t n) { self->onClientRead(ec, n); });
 }
 
 void Http1Session::onClientRead(error_code ec, std::size_t n) {
@@ -140,8 +142,11 @@ void Http1Session::onClientRead(error_code ec, std::size_t n) {
     case State::kReadingHead:
       return parseHead();
     case State::kConnecting:
+      return;  // the bytes wait in in_ until the next try is connected
     case State::kExchanging:
-      // More request body: the request pump asked for it.
+      // More request body: the request pump asked for it (or a retry's replay is being
+      // written, after which the pump picks these bytes up).
+      if (req_writing_) return;
       return pumpRequest();
     default:
       return;
@@ -166,14 +171,12 @@ void Http1Session::parseHead() {
   const std::size_t used = req_parser_->feed(view(in_), ec);
   if (ec == http::error::need_more) return readClient();
   if (ec == http::error::header_limit)
-    return sendError(431, "request-header-too-large",
-                     "the request header exceeds " + std::to_string(limits.max_header_bytes) +
-                         " bytes",
-                     true);
+    return sendError(
+        431, "request-header-too-large",
+        "the request header exceeds " + std::to_string(limits.max_header_bytes) + " bytes", true);
   if (ec == http::error::body_limit)
     return sendError(413, "request-body-too-large",
-                     "the request body exceeds " + std::to_string(limits.max_body_bytes) +
-                         " bytes",
+                     "the request body exceeds " + std::to_string(limits.max_body_bytes) + " bytes",
                      true);
   if (ec) return sendError(400, "bad-request", ec.message(), true);
   if (req_.reject_reason) return sendError(400, "bad-request", req_.reject_reason, true);
@@ -193,8 +196,7 @@ void Http1Session::handleRequest(std::size_t head_bytes) {
   has_body_ = req_.chunked || req_.content_length.value_or(0) > 0;
   if (limits.max_body_bytes && req_.content_length.value_or(0) > limits.max_body_bytes)
     return sendError(413, "request-body-too-large",
-                     "the request body exceeds " + std::to_string(limits.max_body_bytes) +
-                         " bytes",
+                     "the request body exceeds " + std::to_string(limits.max_body_bytes) + " bytes",
                      true);
 
   const auto& snapshot = worker_.snapshot();
@@ -217,6 +219,13 @@ void Http1Session::handleRequest(std::size_t head_bytes) {
   request_done_ = false;
   attempts_ = 0;
   excluded_ = nullptr;
+  replay_.clear();
+  replay_ok_ = true;
+  req_writing_ = false;
+  req_consume_ = 0;
+  const auto now = worker_.time().now();
+  request_deadline_ = now + std::chrono::milliseconds(cluster_->config().request_timeout_ms);
+  cluster_->retryBudget().onRequest(now);
   pickAndConnect();
 }
 
@@ -246,8 +255,8 @@ void Http1Session::sendError(unsigned status, std::string_view cause, std::strin
 }
 
 void Http1Session::completeRequest() {
-  const auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(
-      Clock::now() - started_);
+  const auto elapsed =
+      std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started_);
   stats_.requests.add(final_status_);
   stats_.latency.observeMicros(static_cast<uint64_t>(elapsed.count()));
   if (auto* log = worker_.accessLog()) {
@@ -316,6 +325,15 @@ void Http1Session::drain() {
 }
 
 void Http1Session::checkDeadline(TimePoint now) {
+  // A departed instance's requests in flight may finish within drain_timeout_ms, no longer.
+  if (host_ && (state_ == State::kConnecting || state_ == State::kExchanging) &&
+      host_->departed() && now >= host_->drain_deadline) {
+    if (response_started_ || bytes_sent_ > 0) return abort();
+    return sendError(504, "drain-timeout",
+                     "instance " + host_->endpoint().id + " of cluster \"" + cluster_->name() +
+                         "\" left its set and did not answer within drain_timeout_ms",
+                     false);
+  }
   if (now < deadline_) return;
   deadline_ = TimePoint::max();
   switch (state_) {
@@ -324,13 +342,26 @@ void Http1Session::checkDeadline(TimePoint now) {
     case State::kReadingHead:
       return sendError(408, "request-timeout", "the request header did not arrive in time", true);
     case State::kConnecting:
-      if (host_) ++host_->stats.connect_failures;
+      if (host_) {
+        ++host_->stats.connect_failures;
+        cluster_->recordFailure(*host_);
+      }
       return onUpstreamFailure(asio::error::timed_out, true);
     case State::kExchanging:
+      if (!response_started_ && bytes_sent_ == 0 && host_) {
+        // A try that hangs: another instance may answer within the request's time.
+        cluster_->recordFailure(*host_);
+        const UpstreamHost* failed = host_.get();
+        const bool drained = host_->departed() && now >= host_->drain_deadline;
+        if (!drained && now < request_deadline_) {
+          excluded_ = failed;
+          if (retry(Failure::kTimeout, false)) return;
+        }
+      }
       if (!response_started_)
         return sendError(504, "upstream-timeout",
-                         "instance " + host_->endpoint().id + " of cluster \"" +
-                             cluster_->name() + "\" did not answer in time",
+                         "instance " + host_->endpoint().id + " of cluster \"" + cluster_->name() +
+                             "\" did not answer in time",
                          false);
       return abort();
     case State::kWritingError:
@@ -350,8 +381,7 @@ void Http1Session::pickAndConnect() {
   host_ = cluster_->pick(hash_key_, excluded_);
   if (!host_)
     return sendError(503, "no-healthy-instance",
-                     "no instance of cluster \"" + cluster_->name() + "\" is available",
-                     has_body_);
+                     "no instance of cluster \"" + cluster_->name() + "\" is available", has_body_);
   ++host_->load.in_flight;
   load_counted_ = true;
   latency_sampled_ = false;
@@ -370,16 +400,16 @@ void Http1Session::pickAndConnect() {
   ++up_gen_;
   host_->connectionOpened();
   setDeadline(cluster_->config().connect_timeout_ms);
-  up_->socket.async_connect(host_->endpoint().address,
-                            [self = shared_from_this(), gen = up_gen_](error_code ec) {
-                              self->onConnected(ec, gen);
-                            });
+  up_->socket.async_connect(
+      host_->endpoint().address,
+      [self = shared_from_this(), gen = up_gen_](error_code ec) { self->onConnected(ec, gen); });
 }
 
 void Http1Session::onConnected(error_code ec, uint64_t gen) {
   if (gen != up_gen_ || state_ != State::kConnecting) return;
   if (ec) {
     ++host_->stats.connect_failures;
+    cluster_->recordFailure(*host_);
     return onUpstreamFailure(ec, true);
   }
   if (!up_->reused) {
@@ -389,7 +419,9 @@ void Http1Session::onConnected(error_code ec, uint64_t gen) {
   ++host_->stats.in_flight;
   counted_in_flight_ = true;
   state_ = State::kExchanging;
-  setDeadline(cluster_->config().request_timeout_ms);
+  // The per-try timeout starts once the request is sent (onRequestSent): a slow upload is not
+  // the instance's fault.
+  deadline_ = request_deadline_;
   resp_.reset();
   resp_parser_.emplace(resp_);
   resp_parser_->header_limit(kResponseHeaderLimit);
@@ -400,30 +432,91 @@ void Http1Session::onConnected(error_code ec, uint64_t gen) {
   head_relayed_ = false;
   req_head_sent_ = false;
   upstream_eof_ = false;
-  pumpRequest();
+  if (!replay_.empty()) {
+    resendRequest();
+  } else {
+    pumpRequest();
+  }
   readUpstream();
+}
+
+void Http1Session::resendRequest() {
+  req_writing_ = true;
+  asio::async_write(up_->socket, asio::buffer(replay_),
+                    [self = shared_from_this(), gen = up_gen_](error_code ec, std::size_t) {
+                      // Continues as after any request write: the rest of the body follows.
+                      self->onRequestWritten(ec, gen);
+                    });
 }
 
 void Http1Session::onUpstreamFailure(error_code ec, bool connect_phase) {
   const bool was_reused = up_ && up_->reused;
   const UpstreamHost* failed = host_.get();
+  // A reused connection the instance had closed is the keep-alive race, not the instance's fault.
+  if (!connect_phase && host_ && !was_reused) cluster_->recordFailure(*host_);
   dropUpstream();
   if (response_started_) return abort();
-  // A connect failure is always safe to retry elsewhere; a reused keep-alive connection that
-  // the upstream had closed is retried when nothing of the request can have been processed.
-  const bool nothing_sent = connect_phase || (was_reused && !has_body_ && idempotent_);
-  if (nothing_sent && attempts_ < cluster_->config().retries.attempts) {
-    ++attempts_;
-    ++cluster_->retries;
-    if (connect_phase) excluded_ = failed;
-    return pickAndConnect();
-  }
-  const std::string where = failed ? "instance " + failed->endpoint().id + " of cluster \"" +
-                                         cluster_->name() + "\""
-                                   : "cluster \"" + cluster_->name() + "\"";
+  excluded_ = failed;
+  if (retry(connect_phase ? Failure::kConnect : Failure::kReset, was_reused)) return;
+  const std::string where =
+      failed ? "instance " + failed->endpoint().id + " of cluster \"" + cluster_->name() + "\""
+             : "cluster \"" + cluster_->name() + "\"";
   if (connect_phase)
     return sendError(502, "connect-failure", where + ": connect failed: " + ec.message(), false);
   sendError(502, "upstream-reset", where + " closed the connection: " + ec.message(), false);
+}
+
+bool Http1Session::retry(Failure why, bool was_reused) {
+  if (state_ == State::kClosed || state_ == State::kClosing) return false;
+  if (response_started_ || bytes_sent_ > 0 || !replay_ok_) return false;
+  if (attempts_ >= cluster_->config().retries.attempts) return false;
+  switch (why) {
+    case Failure::kConnect:
+      break;
+    case Failure::kReset:
+      if (!idempotent_ || !(cluster_->retryOnReset() || was_reused)) return false;
+      break;
+    case Failure::kTimeout:
+      if (!idempotent_ || !request_done_) return false;
+      break;
+    case Failure::kStatus:
+      break;
+  }
+  const auto now = worker_.time().now();
+  if (now >= request_deadline_) return false;
+  // A connect failure reached no instance: it costs them nothing, so it spends no budget.
+  if (why != Failure::kConnect && !cluster_->retryBudget().tryRetry(now)) return false;
+  dropUpstream();
+  // A write that was in flight is in replay_ already.
+  in_.consume(req_consume_);
+  req_consume_ = 0;
+  req_writing_ = false;
+  request_done_ = false;  // the next try sends it again
+  ++attempts_;
+  ++cluster_->retries;
+  pickAndConnect();
+  return true;
+}
+
+bool Http1Session::onFinalHead(unsigned status) {
+  if (status >= 500) {
+    cluster_->recordFailure(*host_);
+  } else {
+    cluster_->recordSuccess(*host_);
+  }
+  if (cluster_->retryOnStatus(status)) {
+    excluded_ = host_.get();
+    auto host = host_;  // counted as this instance's answer, though the client will not see it
+    if (retry(Failure::kStatus, false)) {
+      host->stats.responses.add(status);
+      return true;
+    }
+  }
+  // The answer goes to the client: no retry from here on.
+  replay_ok_ = false;
+  replay_.clear();
+  if (replay_.capacity() > kReplayLimit / 4) replay_.shrink_to_fit();
+  return false;
 }
 
 void Http1Session::releaseLoad() {
@@ -470,12 +563,23 @@ void Http1Session::pumpRequest() {
     if (req_parser_->is_done() && req_.chunked) appendTrailers(req_tail_, req_.trailers);
     if (!req_tail_.empty()) req_bufs_.push_back(asio::buffer(req_tail_));
   }
+  if (replay_ok_ && !req_bufs_.empty()) {
+    // Keep what is written, for a retry, while it is small enough.
+    const std::size_t n = asio::buffer_size(req_bufs_);
+    if (replay_.size() + n > up_head_.size() + kReplayLimit) {
+      replay_ok_ = false;
+      replay_.clear();
+    } else {
+      for (const auto& b : req_bufs_) replay_.append(static_cast<const char*>(b.data()), b.size());
+    }
+  }
   if (req_bufs_.empty()) {
     in_.consume(used);
     if (req_parser_->is_done()) return onRequestSent();
     return readClient();
   }
   req_consume_ = used;
+  req_writing_ = true;
   asio::async_write(up_->socket, req_bufs_,
                     [self = shared_from_this(), gen = up_gen_](error_code ec, std::size_t) {
                       self->onRequestWritten(ec, gen);
@@ -484,6 +588,7 @@ void Http1Session::pumpRequest() {
 
 void Http1Session::onRequestWritten(error_code ec, uint64_t gen) {
   if (gen != up_gen_ || state_ != State::kExchanging) return;
+  req_writing_ = false;
   if (ec) return onUpstreamFailure(ec, false);
   in_.consume(req_consume_);
   req_consume_ = 0;
@@ -495,6 +600,9 @@ void Http1Session::onRequestWritten(error_code ec, uint64_t gen) {
 
 void Http1Session::onRequestSent() {
   request_done_ = true;
+  const uint32_t per_try = cluster_->config().retries.per_try_timeout_ms;
+  if (per_try > 0 && !response_started_ && bytes_sent_ == 0)
+    deadline_ = std::min(request_deadline_, Clock::now() + std::chrono::milliseconds(per_try));
   if (response_done_) finishExchange();
 }
 
@@ -556,14 +664,14 @@ void Http1Session::relayResponse() {
         writeDownstreamResponseHead(resp_out_, resp_, resp_.reason, ResponseFraming::kNone, true,
                                     client_version_);
     } else {
+      if (onFinalHead(resp_.status)) return;
       final_status_ = resp_.status;
       if (!latency_sampled_) {
         // The instance's latency, for p2c_ewma: from pick (connect included) to its answer.
         latency_sampled_ = true;
         const auto now = worker_.time().now();
         routing::observeLatency(
-            host_->load,
-            std::chrono::duration<double, std::micro>(now - picked_at_).count(), now);
+            host_->load, std::chrono::duration<double, std::micro>(now - picked_at_).count(), now);
       }
       framing_ = chooseResponseFraming(resp_, head_request_, client_version_);
       if (framing_ == ResponseFraming::kClose || draining_ || worker_.draining())
@@ -598,15 +706,15 @@ void Http1Session::relayResponse() {
     if (resp_parser_->is_done()) return onResponseDone();
     return readUpstream();
   }
-  asio::async_write(client_, resp_bufs_,
-                    [self = shared_from_this(), gen = up_gen_, tunnel](error_code ec,
-                                                                       std::size_t n) {
-                      if (gen != self->up_gen_ || self->state_ != State::kExchanging) return;
-                      if (ec) return self->abort();
-                      self->bytes_sent_ += n;
-                      if (tunnel) return self->startTunnel();
-                      self->afterResponseWrite();
-                    });
+  asio::async_write(
+      client_, resp_bufs_,
+      [self = shared_from_this(), gen = up_gen_, tunnel](error_code ec, std::size_t n) {
+        if (gen != self->up_gen_ || self->state_ != State::kExchanging) return;
+        if (ec) return self->abort();
+        self->bytes_sent_ += n;
+        if (tunnel) return self->startTunnel();
+        self->afterResponseWrite();
+      });
 }
 
 void Http1Session::afterResponseWrite() {

@@ -13,6 +13,15 @@
 //   kExchanging --done, keep-alive--> kIdle | --101--> kTunnel | --done, close--> kClosed
 //   any --our own error answer--> kWritingError --> kIdle or kClosed
 //   kConnecting --connect failure--> kConnecting (another instance, within retries) or error
+//   kExchanging --reset/EOF, per-try timeout or a retried status before any response byte went
+//     to the client--> kConnecting (another instance: attempts, retries.on, the retry budget)
+//
+// Retries re-send the request from replay_: the bytes written upstream so far (head and framed
+// body), kept while they fit kReplayLimit of body; a longer body makes the request unretryable
+// once it outgrows the limit. Connect failures always retry (nothing reached an instance) and do
+// not spend the budget; resets and per-try timeouts retry idempotent requests only (resets when
+// retries.on has "reset", or on a reused keep-alive connection); statuses listed in retries.on
+// retry any request. Nothing retries after a response byte went to the client.
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -23,9 +32,9 @@
 #include <vector>
 
 #include "common/time_source.h"
+#include "config/config.h"
 #include "proxy/http1_head_writer.h"
 #include "proxy/http1_parser.h"
-#include "config/config.h"
 #include "proxy/upstream_host.h"
 
 namespace switchyard::proxy {
@@ -75,7 +84,13 @@ class Http1Session : public std::enable_shared_from_this<Http1Session> {
   // Upstream side.
   void pickAndConnect();
   void onConnected(boost::system::error_code ec, uint64_t gen);
+  enum class Failure { kConnect, kReset, kTimeout, kStatus };
   void onUpstreamFailure(boost::system::error_code ec, bool connect_phase);
+  // Starts another try when `why` allows one now; false when the caller must answer.
+  bool retry(Failure why, bool was_reused);
+  // The response head arrived: counts it for outlier detection; true when a retry took over.
+  bool onFinalHead(unsigned status);
+  void resendRequest();
   void dropUpstream();
   void pumpRequest();
   void onRequestWritten(boost::system::error_code ec, uint64_t gen);
@@ -116,6 +131,10 @@ class Http1Session : public std::enable_shared_from_this<Http1Session> {
   std::vector<boost::asio::const_buffer> req_bufs_;
   std::size_t req_consume_ = 0;  // input bytes the in-flight upstream write covers
   bool req_head_sent_ = false;
+  bool req_writing_ = false;  // an upstream write of request bytes is in flight
+  std::string replay_;        // request bytes written upstream so far, for a retry
+  bool replay_ok_ = true;     // replay_ holds everything written (within kReplayLimit)
+  TimePoint request_deadline_ = TimePoint::max();  // request_timeout_ms over every try
   bool request_done_ = false;
   bool client_reading_ = false;
   bool head_request_ = false;

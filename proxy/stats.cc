@@ -30,12 +30,17 @@ void InstanceStats::merge(const InstanceStats& o) {
   connections_open += o.connections_open;
   in_flight += o.in_flight;
   departed = departed && o.departed;
+  ejections += o.ejections;
+  ejected += o.ejected;
+  unhealthy = unhealthy || o.unhealthy;
   if (shard < 0) shard = o.shard;
 }
 
 void ClusterStats::merge(const ClusterStats& o) {
   no_instance += o.no_instance;
   retries += o.retries;
+  retry_budget_exhausted += o.retry_budget_exhausted;
+  panic += o.panic;
   for (const auto& [id, s] : o.instances) {
     auto [it, inserted] = instances.try_emplace(id, s);
     if (!inserted) it->second.merge(s);

@@ -27,8 +27,8 @@ struct StatusCounters {
 
 // A fixed-bucket latency histogram (seconds in the exposition).
 struct LatencyHistogram {
-  static constexpr std::array<double, 14> kBoundsMs = {0.25, 0.5, 1,   2.5,  5,    10,   25,
-                                                        50,   100, 250, 500, 1000, 2500, 10000};
+  static constexpr std::array<double, 14> kBoundsMs = {0.25, 0.5, 1,   2.5, 5,    10,   25,
+                                                       50,   100, 250, 500, 1000, 2500, 10000};
   std::array<uint64_t, kBoundsMs.size() + 1> buckets{};  // last = +Inf
   uint64_t count = 0;
   double sum_seconds = 0;
@@ -67,7 +67,10 @@ struct InstanceStats {
   uint64_t connect_failures = 0;
   int64_t connections_open = 0;
   int64_t in_flight = 0;
-  bool departed = false;  // left the set; still draining its requests
+  bool departed = false;   // left the set; still draining its requests
+  uint64_t ejections = 0;  // times outlier detection ejected it (summed over workers)
+  int64_t ejected = 0;     // workers on which it is ejected now
+  bool unhealthy = false;  // active health checks fail (the same on every worker)
   int32_t shard = -1;
 
   void merge(const InstanceStats& o);
@@ -76,13 +79,15 @@ struct InstanceStats {
 struct ClusterStats {
   uint64_t no_instance = 0;  // requests answered 503 because nothing could take them
   uint64_t retries = 0;
+  uint64_t retry_budget_exhausted = 0;  // retries refused because the budget was spent
+  uint64_t panic = 0;                   // workers routing to all instances (panic threshold)
   std::map<std::string, InstanceStats> instances;  // by instance id "host:port"
   void merge(const ClusterStats& o);
 };
 
 // A copy of one worker's figures (or the sum of several).
 struct StatsReport {
-  std::vector<ListenerStats> listeners;        // by listener index
+  std::vector<ListenerStats> listeners;          // by listener index
   std::map<std::string, ClusterStats> clusters;  // by cluster name
   void merge(const StatsReport& o);
 };

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/time_source.h"
+#include "proxy/outlier_detector.h"
 #include "proxy/stats.h"
 #include "routing/cluster_snapshot.h"
 #include "routing/endpoint_load.h"
@@ -42,7 +43,10 @@ class UpstreamHost {
   void release(std::unique_ptr<UpstreamConnection> conn, bool reusable, TimePoint now);
   // A connection that will not come back (failed, tunnelled away, closed by either side).
   void discard(std::unique_ptr<UpstreamConnection> conn);
-  void connectionOpened() { ++stats.connections_open; ++stats.connects; }
+  void connectionOpened() {
+    ++stats.connections_open;
+    ++stats.connects;
+  }
 
   void depart();
   void setMaxConnections(uint32_t n) { max_connections_ = n; }
@@ -55,6 +59,13 @@ class UpstreamHost {
   // flight from pick to the end of the exchange, peak-EWMA latency to the response head.
   // Written by the session, read through ClusterRuntime::pick().
   routing::EndpointLoad load;
+  // Outlier detection's record of this host on this worker (ClusterRuntime decides).
+  OutlierState outlier;
+  // Slow start: when this worker first saw the host, and whether its share still ramps up.
+  TimePoint added_at{};
+  bool slow_starting = false;
+  // A departed host's requests in flight are cut at this time (drain_timeout_ms after it left).
+  TimePoint drain_deadline = TimePoint::max();
 
  private:
   routing::Endpoint endpoint_;

@@ -16,6 +16,8 @@ namespace {
 // no timer syscalls, and timeouts keep a resolution of this much.
 constexpr auto kTick = std::chrono::milliseconds(50);
 constexpr uint32_t kTicksPerSecond = 20;
+// At most this many connections are taken from a listener's backlog when the worker drains.
+constexpr int kMaxBacklogTaken = 4096;
 }  // namespace
 
 struct Worker::Acceptor {
@@ -141,6 +143,8 @@ void Worker::tick() {
     // checkDeadline may close a session, which unregisters it only later (from its handlers),
     // so the list is stable while it is walked.
     for (auto* s : sessions_) s->checkDeadline(now);
+    for (auto& c : clusters_)
+      if (c) c->updateWeights(time_.now());
     if (++ticks_ % kTicksPerSecond == 0) {
       for (auto& c : clusters_)
         if (c) c->tick(now);
@@ -158,15 +162,27 @@ void Worker::tick() {
 void Worker::drain(std::function<void()> on_drained) {
   draining_ = true;
   on_drained_ = std::move(on_drained);
+  // drain() may close sessions; take a copy since closing can unregister synchronously.
+  std::vector<Http1Session*> sessions(sessions_.begin(), sessions_.end());
+  for (auto* s : sessions) s->drain();
   for (auto& a : acceptors_) {
+    // Connections the kernel accepted already (the backlog) were promised an answer: take them
+    // before closing, so that closing the socket does not reset them. Each gets its one request
+    // answered with Connection: close (the worker is draining).
+    error_code ec;
+    a->acceptor.non_blocking(true, ec);
+    for (int i = 0; !ec && i < kMaxBacklogTaken; ++i) {
+      tcp::socket socket = a->acceptor.accept(ec);
+      if (ec) break;
+      error_code ignored;
+      socket.set_option(tcp::no_delay(true), ignored);
+      std::make_shared<Http1Session>(*this, a->listener_index, std::move(socket))->start();
+    }
     error_code ignored;
     a->acceptor.close(ignored);
   }
   for (auto& c : clusters_)
     if (c) c->closeIdle();
-  // drain() may close sessions; take a copy since closing can unregister synchronously.
-  std::vector<Http1Session*> sessions(sessions_.begin(), sessions_.end());
-  for (auto* s : sessions) s->drain();
   checkDrained();
 }
 

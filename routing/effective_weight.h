@@ -1,7 +1,8 @@
 #pragma once
-// The one place every policy reads an endpoint's weight from. Today it is the snapshot's weight
-// (discovery's, times the operator's); outlier ejection and slow start (a later issue) scale it
-// here, and every policy follows without change. 0 means no new traffic.
+// The one place every policy reads an endpoint's weight from: the snapshot's weight (discovery's,
+// times the operator's) scaled by the worker's weight_factor (outlier ejection, active health,
+// slow start: proxy/cluster_runtime), so that every policy follows without change. 0 means no
+// new traffic.
 
 #include <cmath>
 
@@ -10,7 +11,7 @@
 namespace switchyard::routing {
 
 inline double effectiveWeight(const Endpoint& endpoint) {
-  const double w = endpoint.weight;
+  const double w = endpoint.weight * endpoint.weight_factor;
   return std::isfinite(w) && w > 0 ? w : 0.0;
 }
 
