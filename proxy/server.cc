@@ -52,8 +52,8 @@ uint32_t workerCount(const config::Config& c) {
 
 Server::Server(std::shared_ptr<const config::Config> config) : config_(std::move(config)) {
   if (!config_->access_log.path.empty()) {
-    access_log_ = std::make_unique<AccessLogSink>(config_->access_log.path,
-                                                  config_->access_log.format);
+    access_log_ =
+        std::make_unique<AccessLogSink>(config_->access_log.path, config_->access_log.format);
     if (!access_log_->ok())
       spdlog::error("access log {}: cannot open; requests are not logged",
                     config_->access_log.path);
@@ -110,7 +110,7 @@ int Server::run() {
   // connection is accepted without routes.
   clusters_->apply(config_);
   watchWeights();
-  for (auto& w : workers_) w->applySnapshot(clusters_->current());
+  for (auto& w : workers_) w->applySnapshot(published_ ? published_ : clusters_->current());
   for (auto& w : workers_) w->start();
   spdlog::info("switchyard serving: {} worker(s), {} listener(s), admin on {}:{}", workers_.size(),
                config_->listeners.size(), admin_endpoint_.address().to_string(),
@@ -128,6 +128,9 @@ int Server::run() {
 }
 
 void Server::publish(std::shared_ptr<const routing::RoutingSnapshot> snapshot) {
+  if (!snapshot) return;
+  snapshot = health_.decorate(std::move(snapshot));
+  published_ = snapshot;
   for (auto& w : workers_) {
     Worker* worker = w.get();
     worker->post([worker, snapshot] { worker->applySnapshot(snapshot); });
@@ -286,8 +289,9 @@ void Server::reload() {
                      next->listeners[i].address == config_->listeners[i].address &&
                      next->listeners[i].protocol == config_->listeners[i].protocol;
   if (!same_listeners) {
-    spdlog::error("reload refused: listeners (names, addresses, protocols) changed; restart to "
-                  "apply that");
+    spdlog::error(
+        "reload refused: listeners (names, addresses, protocols) changed; restart to "
+        "apply that");
     return;
   }
   // One session for the process: moving to other ZooKeeper servers is a restart (said, not
@@ -312,6 +316,7 @@ void Server::shutdown() {
   admin_.stop();
   clusters_->stop();
   if (weights_) weights_->stop();
+  health_.stop();
   // The sets stay as they are in the workers' snapshots while requests finish.
   if (zookeeper_) zookeeper_->stop();
   for (auto& w : workers_) {

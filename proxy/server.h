@@ -15,6 +15,7 @@
 #include "discovery/zk_session.h"
 #include "proxy/admin/admin_backend.h"
 #include "proxy/admin/admin_server.h"
+#include "proxy/health_checker.h"
 #include "proxy/worker.h"
 #include "routing/cluster_manager.h"
 
@@ -41,7 +42,7 @@ class Server final : public AdminBackend {
     return clusters_->status();
   }
   std::shared_ptr<const routing::RoutingSnapshot> snapshot() const override {
-    return clusters_->current();
+    return published_ ? published_ : clusters_->current();
   }
   void collectStats(std::function<void(StatsReport)> done) override;
   std::optional<ZooKeeperView> zookeeper() const override;
@@ -67,6 +68,9 @@ class Server final : public AdminBackend {
   std::unique_ptr<AccessLogSink> access_log_;
   // The one ZooKeeper session every serverset source shares; null without a zookeeper section.
   std::unique_ptr<discovery::ZkSession> zookeeper_;
+  // Active health checks: their verdicts are folded into every snapshot published.
+  HealthChecker health_{control_, [this] { publish(clusters_->current()); }};
+  std::shared_ptr<const routing::RoutingSnapshot> published_;  // the workers' latest
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<routing::ClusterManager> clusters_;
   // Operator weights shared through ZooKeeper; null without a weights section.
