@@ -45,7 +45,7 @@ clusters:
     drain_timeout_ms: ${DRAIN}
     # A machine that dies may leave connections open with nobody behind them (TestBackend::stop
     # can leave one whose accept had completed): the per-try timeout moves those requests on.
-    retries: { attempts: 2, per_try_timeout_ms: 1000 }
+    retries: { attempts: 2, per_try_timeout_ms: ${PER_TRY} }
 admin:
   address: "127.0.0.1:${ADMIN}"
 )";
@@ -73,9 +73,11 @@ class DeploySafetyTest : public ::testing::Test {
     ASSERT_TRUE(client_.createPath(kWeb));
   }
 
-  void startGateway(const std::string& lb = "round_robin", const std::string& drain = "30000") {
-    ASSERT_TRUE(
-        gateway_.start(kConfig, {{"ZK", zk_.connectString()}, {"LB", lb}, {"DRAIN", drain}}));
+  void startGateway(const std::string& lb = "round_robin", const std::string& drain = "30000",
+                    const std::string& per_try = "1000") {
+    ASSERT_TRUE(gateway_.start(
+        kConfig,
+        {{"ZK", zk_.connectString()}, {"LB", lb}, {"DRAIN", drain}, {"PER_TRY", per_try}}));
   }
 
   // Starts a backend and announces it; returns its index.
@@ -203,6 +205,40 @@ TEST_F(DeploySafetyTest, SigtermUnderLoadAnswersEveryAcceptedRequest) {
   // connections are refused. None was cut in the middle.
   for (const auto& f : load.failures())
     EXPECT_NE(f.find("connect"), std::string::npos) << "an accepted request failed: " << f;
+}
+
+TEST_F(DeploySafetyTest, ADepartedInstancesRequestsInFlightAreCutAtTheDrainTimeout) {
+  addInstance("slow");
+  backends_[0]->setBehavior(BackendBehavior::delayed(20s));
+  addInstance("fast");
+  startGateway("round_robin", "300", "30000");
+  for (int i = 0; i < 2; ++i) ASSERT_TRUE(routes(backends_[i]->address(), true));
+  // Requests until one is held by the slow instance.
+  std::vector<std::future<HttpResponse>> requests;
+  for (int i = 0; i < 10 && backends_[0]->requestCount() == 0; ++i) {
+    requests.push_back(std::async(std::launch::async, [port = gateway_.port()] {
+      return HttpClient::get(port, "/", {}, 15s);
+    }));
+    // One at a time: each reaches an instance before the next is sent.
+    ASSERT_TRUE(eventually(
+        [&] {
+          return backends_[0]->requestCount() + backends_[1]->requestCount() == requests.size();
+        },
+        5s));
+  }
+  ASSERT_EQ(backends_[0]->requestCount(), 1u);
+  const auto removed = std::chrono::steady_clock::now();
+  ASSERT_TRUE(client_.remove(members_[0]));
+  bool cut = false;
+  for (auto& f : requests) {
+    HttpResponse r = f.get();
+    if (r.header("x-backend") == "fast") continue;
+    EXPECT_EQ(r.status, 504) << r.describe();
+    EXPECT_EQ(r.header("x-switchyard-error"), "drain-timeout");
+    cut = true;
+  }
+  EXPECT_TRUE(cut);
+  EXPECT_LT(std::chrono::steady_clock::now() - removed, 10s) << "not cut at drain_timeout_ms";
 }
 
 }  // namespace
