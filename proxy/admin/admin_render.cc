@@ -162,6 +162,15 @@ std::string renderPrometheus(const AdminView& v) {
     w.sample("cluster_no_instance_total", fmt::format("cluster=\"{}\"", esc(name)), c.no_instance);
     w.sample("cluster_retries_total", fmt::format("cluster=\"{}\"", esc(name)), c.retries);
   }
+  w.family("cluster_retry_budget_exhausted_total", "counter",
+           "Retries refused because the cluster's retry budget was spent");
+  w.family("cluster_panic", "gauge",
+           "Workers routing to every instance: fewer than panic_threshold_percent are healthy");
+  for (const auto& [name, c] : v.stats->clusters) {
+    w.sample("cluster_retry_budget_exhausted_total", fmt::format("cluster=\"{}\"", esc(name)),
+             c.retry_budget_exhausted);
+    w.sample("cluster_panic", fmt::format("cluster=\"{}\"", esc(name)), c.panic);
+  }
 
   auto instLabel = [](const std::string& cluster, const std::string& id) {
     return fmt::format("cluster=\"{}\",instance=\"{}\"", esc(cluster), esc(id));
@@ -181,6 +190,9 @@ std::string renderPrometheus(const AdminView& v) {
   w.family("upstream_connect_failures_total", "counter", "Upstream connections that failed");
   w.family("upstream_connections_open", "gauge", "Upstream connections open (busy or idle)");
   w.family("upstream_in_flight", "gauge", "Requests in flight to the instance");
+  w.family("upstream_ejections_total", "counter", "Outlier ejections (summed over workers)");
+  w.family("upstream_ejected", "gauge", "Workers on which the instance is ejected now");
+  w.family("upstream_healthy", "gauge", "0 while the instance fails its active health checks");
   for (const auto& [name, c] : v.stats->clusters)
     for (const auto& [id, s] : c.instances) {
       const auto l = instLabel(name, id);
@@ -188,6 +200,9 @@ std::string renderPrometheus(const AdminView& v) {
       w.sample("upstream_connect_failures_total", l, s.connect_failures);
       w.sample("upstream_connections_open", l, s.connections_open);
       w.sample("upstream_in_flight", l, s.in_flight);
+      w.sample("upstream_ejections_total", l, s.ejections);
+      w.sample("upstream_ejected", l, s.ejected);
+      w.sample("upstream_healthy", l, s.unhealthy ? 0 : 1);
     }
   return w.take();
 }
@@ -219,6 +234,8 @@ std::string renderClustersJson(const AdminView& v) {
     if (snap) c["load_balancer"] = config::toString(snap->config->load_balancer);
     c["no_instance"] = cs ? cs->no_instance : 0;
     c["retries"] = cs ? cs->retries : 0;
+    c["retry_budget_exhausted"] = cs ? cs->retry_budget_exhausted : 0;
+    c["panic"] = cs ? cs->panic > 0 : false;
     auto& instances = c["instances"] = nlohmann::json::array();
     auto describe = [&](const std::string& id, const InstanceStats* s, bool routable,
                         double weight, int32_t shard) {
@@ -233,6 +250,9 @@ std::string renderClustersJson(const AdminView& v) {
       i["requests"] = s ? s->responses.total() : 0;
       i["errors_5xx"] = s ? s->responses.by_class[5] : 0;
       i["connect_failures"] = s ? s->connect_failures : 0;
+      // ctl's table reads "health": failing active checks, ejected on some worker, or healthy.
+      i["health"] = !s ? "healthy" : s->unhealthy ? "unhealthy" : s->ejected > 0 ? "ejected" : "healthy";
+      i["ejections"] = s ? s->ejections : 0;
       i["latency_p50_ms"] = s ? s->latency.quantileMs(0.5) : 0;
       i["latency_p99_ms"] = s ? s->latency.quantileMs(0.99) : 0;
       instances.push_back(std::move(i));

@@ -196,6 +196,7 @@ TEST(RetriesTest, TheBudgetBoundsRetriesWhenEveryInstanceFails) {
   EXPECT_GE(retries, 30);
   EXPECT_LE(retries, allowed);
   EXPECT_LE(static_cast<double>(a.requestCount() + b.requestCount()), 200 + allowed);
+  EXPECT_GT(metric(gateway, "switchyard_cluster_retry_budget_exhausted_total{cluster=\"web\"}"), 0);
 }
 
 TEST(RetriesTest, OutlierDetectionEjectsAnInstanceFailingInARowAndItComesBack) {
@@ -213,6 +214,10 @@ TEST(RetriesTest, OutlierDetectionEjectsAnInstanceFailingInARowAndItComesBack) {
     if (HttpClient::get(gateway.port(), "/").status != 200) ++failed;
   EXPECT_EQ(failed, 3);  // three 500s in a row, then no more traffic there
   EXPECT_EQ(bad.requestCount(), 3u);
+  // The admin API says so.
+  EXPECT_EQ(metric(gateway, "switchyard_upstream_ejections_total{cluster=\"web\",instance=\"" +
+                                bad.address() + "\"}"),
+            1);
   // Its time over, it gets requests again.
   bad.setBehavior(BackendBehavior::fixed(200));
   EXPECT_TRUE(eventually(
@@ -242,6 +247,7 @@ TEST(RetriesTest, PanicThresholdRoutesToEveryInstanceWhenTooFewAreHealthy) {
   // Both were ejected in turn, but below the threshold every instance takes traffic again.
   EXPECT_GT(a.requestCount(), 3u);
   EXPECT_GT(b.requestCount(), 3u);
+  EXPECT_EQ(metric(gateway, "switchyard_cluster_panic{cluster=\"web\"}"), 1);
 }
 
 TEST(RetriesTest, SlowStartGivesANewInstanceASmallShareAtFirst) {
