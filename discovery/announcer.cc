@@ -153,14 +153,7 @@ void Announcer::create() {
                           "announce: cannot create a member under {}: {}; retrying in "
                           "{} s",
                           options_.path, ZkSession::errorText(rc), kRetryDelay.count());
-                      op_in_flight_ = true;
-                      retry_timer_.expires_after(kRetryDelay);
-                      retry_timer_.async_wait(guarded([this](error_code ec) {
-                        if (ec) return;
-                        op_in_flight_ = false;
-                        reconcile();
-                      }));
-                      return;
+                      return reconcileLater();
                     }
                     reconcile();
                   }));
@@ -179,14 +172,7 @@ void Announcer::createParents(size_t from) {
                       if (connectionTrouble(rc)) return;  // onSession reconciles
                       spdlog::error("announce: cannot create {}: {}; retrying in {} s", prefix,
                                     ZkSession::errorText(rc), kRetryDelay.count());
-                      op_in_flight_ = true;
-                      retry_timer_.expires_after(kRetryDelay);
-                      retry_timer_.async_wait(guarded([this](error_code ec) {
-                        if (ec) return;
-                        op_in_flight_ = false;
-                        reconcile();
-                      }));
-                      return;
+                      return reconcileLater();
                     }
                     if (rc == ZOK) spdlog::info("announce: created {}", prefix);
                     if (!last) return createParents(slash + 1);
@@ -260,17 +246,22 @@ void Announcer::withdraw() {
                     } else if (!connectionTrouble(rc)) {
                       spdlog::error("announce: cannot delete {}: {}; retrying in {} s", node_path_,
                                     ZkSession::errorText(rc), kRetryDelay.count());
-                      op_in_flight_ = true;
-                      retry_timer_.expires_after(kRetryDelay);
-                      retry_timer_.async_wait(guarded([this](error_code ec) {
-                        if (ec) return;
-                        op_in_flight_ = false;
-                        reconcile();
-                      }));
-                      return;
+                      return reconcileLater();
                     }
                     reconcile();
                   }));
+}
+
+// After a failed operation that a reconnection will not repair: try again in kRetryDelay, with
+// no other operation started meanwhile.
+void Announcer::reconcileLater() {
+  op_in_flight_ = true;
+  retry_timer_.expires_after(kRetryDelay);
+  retry_timer_.async_wait(guarded([this](error_code ec) {
+    if (ec) return;
+    op_in_flight_ = false;
+    reconcile();
+  }));
 }
 
 // Arms a watch on our node, so that a deletion by someone else is repaired.

@@ -79,6 +79,7 @@ class Announcer {
  private:
   void onSession(ZkSession::State state, bool new_session);
   void reconcile();
+  void reconcileLater();
   void create();
   void createParents(size_t next_slash);
   void removeOrphans();
