@@ -33,6 +33,7 @@
 
 #include "common/time_source.h"
 #include "config/config.h"
+#include "proxy/downstream_session.h"
 #include "proxy/http1_head_writer.h"
 #include "proxy/http1_parser.h"
 #include "proxy/upstream_host.h"
@@ -43,18 +44,19 @@ class Worker;
 class ClusterRuntime;
 struct ListenerStats;
 
-class Http1Session : public std::enable_shared_from_this<Http1Session> {
+class Http1Session final : public DownstreamSession,
+                           public std::enable_shared_from_this<Http1Session> {
  public:
   Http1Session(Worker& worker, uint32_t listener_index, boost::asio::ip::tcp::socket socket);
   ~Http1Session();
 
   void start();
   // The gateway drains: an idle connection closes now, a busy one after its response.
-  void drain();
+  void drain() override;
   // The worker's tick: acts when the current step's deadline has passed.
-  void checkDeadline(TimePoint now);
+  void checkDeadline(TimePoint now) override;
   // Closes both sides at once.
-  void abort();
+  void abort() override;
 
  private:
   enum class State {
@@ -116,7 +118,7 @@ class Http1Session : public std::enable_shared_from_this<Http1Session> {
   ListenerStats& stats_;
   boost::asio::ip::tcp::socket client_;
   std::string client_ip_;
-  std::list<Http1Session*>::iterator registration_;
+  std::list<DownstreamSession*>::iterator registration_;
   State state_ = State::kIdle;
   TimePoint deadline_ = TimePoint::max();
   bool draining_ = false;

@@ -103,11 +103,11 @@ void Worker::applySnapshot(std::shared_ptr<const routing::RoutingSnapshot> snaps
   snapshot_ = std::move(snapshot);
 }
 
-std::list<Http1Session*>::iterator Worker::registerSession(Http1Session* s) {
+std::list<DownstreamSession*>::iterator Worker::registerSession(DownstreamSession* s) {
   return sessions_.insert(sessions_.end(), s);
 }
 
-void Worker::unregisterSession(std::list<Http1Session*>::iterator it) {
+void Worker::unregisterSession(std::list<DownstreamSession*>::iterator it) {
   sessions_.erase(it);
   if (draining_) post([this] { checkDrained(); });
 }
@@ -127,12 +127,16 @@ void Worker::accept(Acceptor& a) {
       error_code ignored;
       socket.close(ignored);  // over the limit: refuse rather than degrade everyone
     } else {
-      error_code ignored;
-      socket.set_option(tcp::no_delay(true), ignored);
-      std::make_shared<Http1Session>(*this, a.listener_index, std::move(socket))->start();
+      startSession(a.listener_index, std::move(socket));
     }
     accept(a);
   });
+}
+
+void Worker::startSession(uint32_t listener_index, tcp::socket socket) {
+  error_code ignored;
+  socket.set_option(tcp::no_delay(true), ignored);
+  std::make_shared<Http1Session>(*this, listener_index, std::move(socket))->start();
 }
 
 void Worker::tick() {
@@ -163,7 +167,7 @@ void Worker::drain(std::function<void()> on_drained) {
   draining_ = true;
   on_drained_ = std::move(on_drained);
   // drain() may close sessions; take a copy since closing can unregister synchronously.
-  std::vector<Http1Session*> sessions(sessions_.begin(), sessions_.end());
+  std::vector<DownstreamSession*> sessions(sessions_.begin(), sessions_.end());
   for (auto* s : sessions) s->drain();
   for (auto& a : acceptors_) {
     // Connections the kernel accepted already (the backlog) were promised an answer: take them
@@ -174,9 +178,7 @@ void Worker::drain(std::function<void()> on_drained) {
     for (int i = 0; !ec && i < kMaxBacklogTaken; ++i) {
       tcp::socket socket = a->acceptor.accept(ec);
       if (ec) break;
-      error_code ignored;
-      socket.set_option(tcp::no_delay(true), ignored);
-      std::make_shared<Http1Session>(*this, a->listener_index, std::move(socket))->start();
+      startSession(a->listener_index, std::move(socket));
     }
     error_code ignored;
     a->acceptor.close(ignored);
@@ -196,7 +198,7 @@ void Worker::checkDrained() {
 }
 
 void Worker::closeAll() {
-  std::vector<Http1Session*> sessions(sessions_.begin(), sessions_.end());
+  std::vector<DownstreamSession*> sessions(sessions_.begin(), sessions_.end());
   for (auto* s : sessions) s->abort();
 }
 

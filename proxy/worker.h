@@ -23,7 +23,7 @@ namespace switchyard::proxy {
 
 class AccessLogBuffer;
 class AccessLogSink;
-class Http1Session;
+class DownstreamSession;
 
 class Worker {
  public:
@@ -57,8 +57,8 @@ class Worker {
   bool draining() const { return draining_; }
 
   // Sessions register so the worker can enforce their deadlines and drain them.
-  std::list<Http1Session*>::iterator registerSession(Http1Session* s);
-  void unregisterSession(std::list<Http1Session*>::iterator it);
+  std::list<DownstreamSession*>::iterator registerSession(DownstreamSession* s);
+  void unregisterSession(std::list<DownstreamSession*>::iterator it);
 
   // Stop accepting, close idle connections, let busy ones finish their exchange, then call
   // `on_drained` (on this thread) once no session is left.
@@ -70,6 +70,8 @@ class Worker {
  private:
   struct Acceptor;
   void accept(Acceptor& a);
+  // An accepted connection becomes the session its listener's protocol calls for.
+  void startSession(uint32_t listener_index, boost::asio::ip::tcp::socket socket);
   void tick();
   void checkDrained();
 
@@ -85,7 +87,7 @@ class Worker {
   // By listener index; a deque so that the references sessions hold stay valid as it grows.
   std::deque<ListenerStats> listener_stats_;
   std::map<std::string, ClusterStats> removed_clusters_;   // figures of clusters gone by reload
-  std::list<Http1Session*> sessions_;
+  std::list<DownstreamSession*> sessions_;
   std::unique_ptr<AccessLogBuffer> access_log_;
   bool draining_ = false;
   std::function<void()> on_drained_;
