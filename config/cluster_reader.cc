@@ -118,6 +118,18 @@ void readDiscovery(const MapReader& c, const LoadContext& ctx, Discovery& discov
   d.readEnum("format", discovery.format, NameTable<ServerSetFormat>(kServerSetFormatNames));
 }
 
+// RFC 9110 token characters: what a header or cookie name may hold. A name with a space or a
+// colon would never match a request, so the cluster would silently hash everything alike.
+bool isToken(std::string_view s) {
+  static constexpr std::string_view kPunct = "!#$%&'*+-.^_`|~";
+  if (s.empty()) return false;
+  for (char ch : s) {
+    const auto u = static_cast<unsigned char>(ch);
+    if (!std::isalnum(u) && kPunct.find(ch) == std::string_view::npos) return false;
+  }
+  return true;
+}
+
 // header:NAME | cookie:NAME | source_ip. Header names are lower-cased like route matches.
 void readHashOn(const MapReader& c, Diagnostics& diag, std::string& hash_on) {
   std::string text;
@@ -127,7 +139,10 @@ void readHashOn(const MapReader& c, Diagnostics& diag, std::string& hash_on) {
   auto named = [&](std::string_view prefix) {
     return text.size() > prefix.size() && text.compare(0, prefix.size(), prefix) == 0;
   };
-  if (text == "source_ip" || named("cookie:")) {
+  if ((named("cookie:") || named("header:")) && !isToken(std::string_view(text).substr(7))) {
+    diag.errorAt(c.pathOf("hash_on"), "bad hash_on \"" + text + "\": \"" + text.substr(7) +
+                                          "\" is not a valid header or cookie name");
+  } else if (text == "source_ip" || named("cookie:")) {
     hash_on = text;
   } else if (named("header:")) {
     hash_on = "header:" + toLower(text.substr(7));

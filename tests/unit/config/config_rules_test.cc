@@ -157,6 +157,12 @@ TEST(ConfigRulesTest, HashOnSyntax) {
   EXPECT_EQ(onlyError(withClusters(cluster + "    hash_on: user-id\n")),
             "test.yaml:10:14: clusters[0].hash_on: bad hash_on \"user-id\" (expected "
             "header:NAME, cookie:NAME or source_ip)");
+  EXPECT_EQ(onlyError(withClusters(cluster + "    hash_on: \"header:x user\"\n")),
+            "test.yaml:10:14: clusters[0].hash_on: bad hash_on \"header:x user\": \"x user\" is "
+            "not a valid header or cookie name");
+  EXPECT_EQ(onlyError(withClusters(cluster + "    hash_on: \"cookie:a:b\"\n")),
+            "test.yaml:10:14: clusters[0].hash_on: bad hash_on \"cookie:a:b\": \"a:b\" is not a "
+            "valid header or cookie name");
   LoadResult ok = loadConfigString(withClusters(cluster + "    hash_on: \"cookie:sid\"\n"));
   EXPECT_TRUE(ok.ok()) << describeErrors(ok);
   EXPECT_EQ(ok.config.clusters[0].hash_on, "cookie:sid");
