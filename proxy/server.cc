@@ -42,6 +42,16 @@ Result<tcp::acceptor> openReusePort(asio::io_context& ctx, const HostPort& addre
   return a;
 }
 
+// Clusters whose upstream protocol the proxy cannot speak yet: serving them in HTTP/1.1 would
+// be a silent lie to the operator, so the configuration is refused instead.
+std::optional<std::string> unsupportedClusterProtocol(const config::Config& c) {
+  for (const auto& cluster : c.clusters)
+    if (cluster.protocol != config::UpstreamProtocol::kHttp1)
+      return "cluster \"" + cluster.name + "\": protocol " + config::toString(cluster.protocol) +
+             " is not supported yet (only http1)";
+  return std::nullopt;
+}
+
 uint32_t workerCount(const config::Config& c) {
   if (c.workers > 0) return c.workers;
   const unsigned n = std::thread::hardware_concurrency();
@@ -86,6 +96,7 @@ Server::~Server() {
 }
 
 Result<bool> Server::bind() {
+  if (auto why = unsupportedClusterProtocol(*config_)) return makeError(*why);
   for (uint32_t li = 0; li < config_->listeners.size(); ++li) {
     const auto& l = config_->listeners[li];
     if (l.protocol != config::ListenerProtocol::kHttp)
@@ -298,6 +309,10 @@ void Server::reload() {
   // ignored), like a listener change.
   if (next->zookeeper != config_->zookeeper) {
     spdlog::error("reload refused: the zookeeper section changed; restart to apply that");
+    return;
+  }
+  if (auto why = unsupportedClusterProtocol(*next)) {
+    spdlog::error("reload refused: {}", *why);
     return;
   }
   config_ = next;
