@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include "routing/hash_ring.h"
+#include "routing/maglev_table.h"
+
 namespace switchyard::routing {
 
 struct ClusterManager::ClusterState {
@@ -73,9 +76,16 @@ void ClusterManager::onUpdate(ClusterState* state, discovery::InstanceSet set) {
 
 std::shared_ptr<const ClusterSnapshot> ClusterManager::buildSnapshot(const ClusterState& state) {
   auto built = buildClusterSnapshot(state.config, state.index, state.instances, ++version_);
-  if (overrides_.cluster(state.config->name).empty()) return built;
+  const bool overridden = !overrides_.cluster(state.config->name).empty();
+  const auto policy = state.config->load_balancer;
+  const bool ring = policy == config::LoadBalancerKind::kRingHash;
+  const bool maglev = policy == config::LoadBalancerKind::kMaglev;
+  if (!overridden && !ring && !maglev) return built;
   auto copy = std::make_shared<ClusterSnapshot>(*built);
-  overrides_.applyTo(state.config->name, copy->endpoints);
+  if (overridden) overrides_.applyTo(state.config->name, copy->endpoints);
+  // Once here rather than once per worker: the workers share it (routing/hash_ring.h).
+  if (ring) copy->ring = HashRing::build(copy->endpoints);
+  if (maglev) copy->maglev = MaglevTable::build(copy->endpoints);
   return copy;
 }
 
@@ -90,6 +100,12 @@ bool ClusterManager::setClusterOverrides(const std::string& cluster, ClusterOver
 void ClusterManager::setSplit(const std::string& listener, size_t route,
                               std::vector<config::SplitTarget> split) {
   overrides_.setSplit(listener, route, std::move(split));
+  routes_changed_ = true;
+  publish();
+}
+
+void ClusterManager::clearSplit(const std::string& listener, size_t route) {
+  if (!overrides_.clearSplit(listener, route)) return;
   routes_changed_ = true;
   publish();
 }

@@ -51,6 +51,8 @@ class ClusterManager {
   const OperatorOverrides& overrides() const { return overrides_; }
   bool setClusterOverrides(const std::string& cluster, ClusterOverrides overrides);
   void setSplit(const std::string& listener, size_t route, std::vector<config::SplitTarget> split);
+  // Back to the file's split for one route (publishes only when it had an override).
+  void clearSplit(const std::string& listener, size_t route);
 
  private:
   struct ClusterState;

@@ -28,11 +28,19 @@ struct Endpoint {
   double weight_factor = 1.0;
 };
 
+class HashRing;     // routing/hash_ring.h
+class MaglevTable;  // routing/maglev_table.h
+
 struct ClusterSnapshot {
   std::shared_ptr<const config::Cluster> config;
   uint32_t index = 0;               // position of the cluster in the configuration
   std::vector<Endpoint> endpoints;  // sorted by id
   uint64_t version = 0;             // increases with every publication of this cluster
+  // For a ring_hash or maglev cluster: its ring or table, built from `endpoints` by the control
+  // thread (ClusterManager) and shared read-only by every worker's balancer; null otherwise. A
+  // copy that changes anything but `healthy` or `weight_factor` must drop them.
+  std::shared_ptr<const HashRing> ring;
+  std::shared_ptr<const MaglevTable> maglev;
 };
 
 // Control thread: turns a discovery result into a snapshot.

@@ -1,34 +1,41 @@
 #pragma once
-// maglev: Google's Maglev consistent hashing (Eisenbud et al., NSDI 2016), weighted as Envoy
-// does. A lookup table of a prime size (65,537) is filled by the endpoints in turn, each along its
-// own permutation of the slots (offset and skip from a hash of its identity); a heavier endpoint
-// takes a turn more often, so it owns slots in proportion to its weight. A key goes to
+// maglev: Google's Maglev consistent hashing (routing/maglev_table.h). A key goes to
 // table[hash % size]: one memory access. When one of N endpoints leaves, its keys (about 1/N)
 // move and a few percent of the others do too (the paper's "minimal disruption" trade for a
 // perfectly even table). With no key, a random slot is taken (a pick by weight); `exclude` walks
 // on to the next slot of another endpoint.
 //
-// update() rebuilds the table (O(M log M) for M slots), on the worker thread.
+// The table is the snapshot's, built once by the control thread and shared by every worker;
+// update() only notes which endpoints this worker may use. An endpoint the worker scaled to 0
+// (ejected, unhealthy) keeps its slots and is walked past to the next slot, so no other key moves
+// while it is out. Only while a weight factor is fractional (slow start), or for a snapshot
+// without a table (tests), does update() build a table of its own. Worker thread only.
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "routing/load_balancer.h"
+#include "routing/maglev_table.h"
 
 namespace switchyard::routing {
 
 class Maglev final : public LoadBalancer {
  public:
-  static constexpr uint32_t kTableSize = 65537;  // prime, far above any cluster's size
+  static constexpr uint32_t kTableSize = MaglevTable::kSize;
 
   explicit Maglev(Random& random) : random_(random) {}
   void update(const ClusterSnapshot& snapshot) override;
   int pick(const PickContext& ctx, int exclude = -1) override;
 
+  // The table picks read: the snapshot's own (shared), or one built by this worker.
+  const MaglevTable* table() const { return table_.get(); }
+
  private:
-  Random& random_;               // the worker's
-  std::vector<uint32_t> table_;  // slot -> endpoint index; empty when no endpoint takes traffic
-  size_t endpoints_ = 0;
+  Random& random_;  // the worker's
+  std::shared_ptr<const MaglevTable> table_;
+  std::vector<char> usable_;  // by endpoint index: effective weight above 0 in this view
+  size_t usable_count_ = 0;
 };
 
 }  // namespace switchyard::routing

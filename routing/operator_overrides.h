@@ -57,6 +57,10 @@ class OperatorOverrides {
   // Route splits by listener name and route index; cleared by clearSplits() (a reload).
   const std::vector<config::SplitTarget>* split(const std::string& listener, size_t route) const;
   void setSplit(const std::string& listener, size_t route, std::vector<config::SplitTarget> split);
+  // Back to the configuration's split for one route; false when it had no override.
+  bool clearSplit(const std::string& listener, size_t route) {
+    return splits_.erase({listener, route}) > 0;
+  }
   void clearSplits() { splits_.clear(); }
   bool hasSplits() const { return !splits_.empty(); }
   // `config` with every split override applied to its routes.

@@ -1,17 +1,20 @@
 #pragma once
-// ring_hash: a Ketama-like consistent-hash ring. Each endpoint owns points on a 64-bit ring, as
-// many as its weight asks: 160 per unit of weight (ketama's figure; 1.0 is a normal weight, so
-// a set of 7 normal endpoints has over 1,024 points), halved only beyond 2^20 points; a key goes to the owner
-// of the first point at or after its hash. When one of N endpoints leaves, only its own keys (about
-// 1/N) move. With no key, a random point is taken (a pick by weight); `exclude` walks on to the
-// next point of another endpoint.
+// ring_hash: consistent hashing on a Ketama-like ring (routing/hash_ring.h). A key goes to the
+// owner of the first point at or after its hash; when one of N endpoints leaves, only its own
+// keys (about 1/N) move. With no key, a random point is taken (a pick by weight); `exclude` walks
+// on to the next point of another endpoint.
 //
-// The lookup is O(1) on average: a bucket index on the hash's top bits narrows the search to
-// about one point. update() rebuilds the ring (O(P log P) for P points), on the worker thread.
+// The ring is the snapshot's, built once by the control thread and shared by every worker;
+// update() only notes which endpoints this worker may use. An endpoint the worker scaled to 0
+// (ejected, unhealthy) keeps its points and is walked past, which sends its keys exactly where a
+// ring without it would. Only while a weight factor is fractional (slow start), or for a snapshot
+// without a ring (tests), does update() build a ring of its own. Worker thread only.
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
+#include "routing/hash_ring.h"
 #include "routing/load_balancer.h"
 
 namespace switchyard::routing {
@@ -22,20 +25,18 @@ class RingHash final : public LoadBalancer {
   void update(const ClusterSnapshot& snapshot) override;
   int pick(const PickContext& ctx, int exclude = -1) override;
 
-  size_t points() const { return hashes_.size(); }
+  size_t points() const { return ring_ ? ring_->points() : 0; }
+  // The ring picks read: the snapshot's own (shared), or one built by this worker.
+  const HashRing* ring() const { return ring_.get(); }
 
-  static constexpr double kPointsPerWeight = 160;
-  static constexpr size_t kMaxPoints = size_t{1} << 20;
+  static constexpr double kPointsPerWeight = HashRing::kPointsPerWeight;
+  static constexpr size_t kMaxPoints = HashRing::kMaxPoints;
 
  private:
-  size_t lookup(uint64_t hash) const;  // position of the first point at or after `hash`
-
-  Random& random_;                // the worker's
-  std::vector<uint64_t> hashes_;  // sorted ring positions
-  std::vector<uint32_t> owners_;  // endpoint index of each point, parallel to hashes_
-  std::vector<uint32_t> bucket_;  // bucket b -> first point whose top bits are >= b
-  int shift_ = 64;                // hash >> shift_ is the bucket
-  size_t endpoints_ = 0;          // distinct owners
+  Random& random_;  // the worker's
+  std::shared_ptr<const HashRing> ring_;
+  std::vector<char> usable_;  // by endpoint index: effective weight above 0 in this view
+  size_t usable_count_ = 0;
 };
 
 }  // namespace switchyard::routing

@@ -7,6 +7,8 @@
 #include <optional>
 
 #include "discovery/static_source.h"
+#include "routing/hash_ring.h"
+#include "routing/maglev_table.h"
 #include "tests/unit/discovery/run_until.h"
 
 namespace switchyard::routing {
@@ -118,6 +120,38 @@ TEST_F(ClusterManagerTest, PublishesAtOnceAndOnEveryUpdate) {
   EXPECT_EQ(status[1].source, "fake");
   EXPECT_TRUE(status[1].ready);
   EXPECT_EQ(status[1].instances.instances.size(), 2u);
+}
+
+// ring_hash and maglev clusters carry their ring or table, built once here for every worker,
+// from the weights operators set; other policies carry none.
+TEST_F(ClusterManagerTest, HashedClustersCarryTheirTableBuiltOnceFromTheFinalWeights) {
+  auto ring = cluster("ring", "r.yaml");
+  ring.load_balancer = config::LoadBalancerKind::kRingHash;
+  auto maglev = cluster("maglev", "m.yaml");
+  maglev.load_balancer = config::LoadBalancerKind::kMaglev;
+  auto plain = cluster("plain", "p.yaml");
+  plain.load_balancer = config::LoadBalancerKind::kP2cEwma;
+  ClusterManager manager(io_, factory(), publisher());
+  manager.apply(makeConfig({ring, maglev, plain}));
+  for (const char* name : {"ring", "maglev", "plain"})
+    sources_[name]->emit({{"127.0.0.1", 9001}, {"127.0.0.1", 9002}});
+  const auto& s = *published_.back();
+  ASSERT_TRUE(s.clusters[0]->ring);
+  EXPECT_EQ(s.clusters[0]->ring->points(), 2 * 160u);
+  EXPECT_EQ(s.clusters[0]->ring->builtFor(), 2u);
+  EXPECT_FALSE(s.clusters[0]->maglev);
+  ASSERT_TRUE(s.clusters[1]->maglev);
+  EXPECT_EQ(s.clusters[1]->maglev->owners(), 2u);
+  EXPECT_FALSE(s.clusters[1]->ring);
+  EXPECT_FALSE(s.clusters[2]->ring);
+  EXPECT_FALSE(s.clusters[2]->maglev);
+
+  // An operator weight is in the ring: 3 units of weight are 480 points.
+  ASSERT_TRUE(manager.setClusterOverrides("ring", {{"127.0.0.1:9001", {.weight = 2.0}}}));
+  EXPECT_EQ(published_.back()->clusters[0]->ring->points(), 3 * 160u);
+  ASSERT_TRUE(manager.setClusterOverrides("ring", {{"127.0.0.1:9001", {.drained = true}}}));
+  EXPECT_EQ(published_.back()->clusters[0]->ring->points(), 160u);
+  EXPECT_EQ(published_.back()->clusters[0]->ring->owners(), 1u);
 }
 
 TEST_F(ClusterManagerTest, ReloadKeepsUnchangedSourcesAndTheirSets) {

@@ -7,7 +7,9 @@
 #include <string>
 
 #include "routing/hash64.h"
+#include "routing/hash_ring.h"
 #include "routing/maglev.h"
+#include "routing/maglev_table.h"
 #include "routing/ring_hash.h"
 #include "tests/unit/routing/lb_test_util.h"
 
@@ -197,6 +199,94 @@ TEST(MaglevTable, SlotsFollowWeightsExactly) {
   for (uint32_t slot = 0; slot < Maglev::kTableSize; ++slot) ++slots[lb.pick(keyed(slot))];
   for (int i = 0; i < 4; ++i)
     EXPECT_NEAR(slots[i], Maglev::kTableSize * (i + 1) / 10.0, 5) << "endpoint " << i;
+}
+
+// The ring and table a snapshot carries (built once by the control thread) and what a worker's
+// balancer reads.
+ClusterSnapshot withSharedTables(ClusterSnapshot s) {
+  s.ring = HashRing::build(s.endpoints);
+  s.maglev = MaglevTable::build(s.endpoints);
+  return s;
+}
+
+const void* tableOf(const LoadBalancer& lb) {
+  if (auto* r = dynamic_cast<const RingHash*>(&lb)) return r->ring();
+  return dynamic_cast<const Maglev&>(lb).table();
+}
+
+const void* tableOf(const ClusterSnapshot& s, config::LoadBalancerKind kind) {
+  if (kind == config::LoadBalancerKind::kRingHash) return s.ring.get();
+  return s.maglev.get();
+}
+
+TEST_P(ConsistentHash, WorkersShareTheSnapshotsTableAndPickAsIfTheyHadBuiltIt) {
+  const auto plain = snapshotWithWeights({1, 2, 1, 3, 1, 1});
+  const auto shared = withSharedTables(plain);
+  auto a = make();
+  auto b = make();
+  auto own = make();
+  a->update(shared);
+  b->update(shared);
+  own->update(plain);
+  // Both workers read the one table the snapshot carries; nobody built another.
+  EXPECT_EQ(tableOf(*a), tableOf(shared, GetParam()));
+  EXPECT_EQ(tableOf(*b), tableOf(shared, GetParam()));
+  EXPECT_NE(tableOf(*own), tableOf(shared, GetParam()));
+  EXPECT_EQ(assign(*a, shared, 5000), assign(*own, plain, 5000));
+  EXPECT_EQ(assign(*b, shared, 5000), assign(*own, plain, 5000));
+}
+
+TEST_P(ConsistentHash, AnEndpointAWorkerScaledToZeroIsWalkedPastOnTheSharedTable) {
+  const auto shared = withSharedTables(snapshotWithWeights({1, 1, 1, 1, 1}));
+  auto lb = make();
+  lb->update(shared);
+  const auto before = assign(*lb, shared, 5000);
+  auto view = shared;  // the worker's view: endpoint 2 ejected
+  view.endpoints[2].weight_factor = 0;
+  lb->update(view);
+  EXPECT_EQ(tableOf(*lb), tableOf(shared, GetParam()));  // still shared: no rebuild
+  const auto after = assign(*lb, view, 5000);
+  const std::string& gone = shared.endpoints[2].id;
+  int moved = 0;
+  for (size_t k = 0; k < before.size(); ++k) {
+    EXPECT_NE(after[k], gone);
+    if (before[k] != gone) EXPECT_EQ(after[k], before[k]) << "key " << k;  // nobody else's moves
+    if (before[k] == gone) ++moved;
+  }
+  EXPECT_GT(moved, 500);  // about a fifth of the keys were its
+  if (GetParam() == config::LoadBalancerKind::kRingHash) {
+    // On a ring, walking past it is exactly a ring without it.
+    auto without = make();
+    auto zero = snapshotWithWeights({1, 1, 0, 1, 1});
+    without->update(zero);
+    EXPECT_EQ(after, assign(*without, zero, 5000));
+  }
+  // Every endpoint scaled to 0: nothing to pick.
+  for (auto& e : view.endpoints) e.weight_factor = 0;
+  lb->update(view);
+  EXPECT_EQ(lb->pick(keyed(keyHash(1))), -1);
+  EXPECT_EQ(lb->pick(PickContext{}), -1);
+}
+
+TEST_P(ConsistentHash, ASlowStartRampBuildsTheWorkersOwnTable) {
+  const auto shared = withSharedTables(snapshotWithWeights({1, 1, 1, 1}));
+  auto view = shared;
+  view.endpoints[3].weight_factor = 0.1;  // joined a moment ago
+  auto lb = make();
+  lb->update(view);
+  EXPECT_NE(tableOf(*lb), tableOf(shared, GetParam()));
+  std::map<std::string, int> count;
+  for (const auto& id : assign(*lb, view, 20000)) ++count[id];
+  // A tenth of a normal share (1/31 of the keys, ~645), far from a full one (5,000).
+  EXPECT_LT(count[view.endpoints[3].id], 1500);
+  EXPECT_GT(count[view.endpoints[3].id], 150);
+  // A table built for another set is never read as this one's.
+  auto other = snapshotWithWeights({1, 1, 1});
+  other.ring = shared.ring;
+  other.maglev = shared.maglev;
+  lb->update(other);
+  EXPECT_NE(tableOf(*lb), tableOf(shared, GetParam()));
+  for (const auto& id : assign(*lb, other, 1000)) EXPECT_FALSE(id.empty());
 }
 
 INSTANTIATE_TEST_SUITE_P(
