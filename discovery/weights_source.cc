@@ -118,16 +118,40 @@ void WeightsSource::readFailed() {
   });
 }
 
-void WeightsSource::write(const std::string& cluster, std::string data, WriteCallback done) {
+void WeightsSource::update(const std::string& cluster, Modify modify, UpdateCallback done) {
   auto it = nodes_.find(cluster);
-  if (it == nodes_.end()) return done(ZNONODE);
-  const std::string path = it->second.path;
+  if (it == nodes_.end()) return done(ZNONODE, std::string());
+  updateAttempt(it->second.path, std::move(modify), std::move(done), 1);
+}
+
+void WeightsSource::updateAttempt(const std::string& path, Modify modify, UpdateCallback done,
+                                  int attempt) {
   std::weak_ptr<char> alive = alive_;
-  session_.setData(path, data, [this, alive, path, data, done](int rc) mutable {
+  // Another gateway's write between our read and our write: read again, apply again.
+  auto lostRace = [this, alive, path, modify, done, attempt](int rc) {
     if (alive.expired() || !running_) return;
-    if (rc != ZNONODE) return done(rc);
-    createWithParents(path, std::move(data), true, std::move(done));
-  });
+    if (attempt >= kMaxUpdateAttempts) {
+      spdlog::warn("operator weights: {}: still written by others after {} attempts", path,
+                   attempt);
+      return done(rc, std::string());
+    }
+    updateAttempt(path, modify, done, attempt + 1);
+  };
+  session_.getDataVersioned(
+      path, false,
+      [this, alive, path, modify, done, lostRace](int rc, std::string current, int32_t version) {
+        if (alive.expired() || !running_) return;
+        if (rc != ZOK && rc != ZNONODE) return done(rc, std::string());
+        auto next = std::make_shared<const std::string>(
+            modify(rc == ZOK ? std::optional<std::string>(std::move(current)) : std::nullopt));
+        auto written = [alive, next, done, lostRace](int rc) {
+          if (alive.expired()) return;
+          if (rc == ZBADVERSION || rc == ZNODEEXISTS) return lostRace(rc);
+          done(rc, rc == ZOK ? *next : std::string());
+        };
+        if (rc == ZNONODE) return createWithParents(path, *next, true, std::move(written));
+        session_.setData(path, *next, version, std::move(written));
+      });
 }
 
 void WeightsSource::createWithParents(const std::string& path, std::string data, bool target,
@@ -138,12 +162,7 @@ void WeightsSource::createWithParents(const std::string& path, std::string data,
                     if (alive.expired() || !running_) return;
                     if (rc == ZOK) return done(ZOK);
                     if (rc == ZNODEEXISTS && !target) return done(ZOK);  // a parent: fine
-                    if (rc == ZNODEEXISTS) {
-                      // Another gateway created it first: write over it.
-                      return session_.setData(path, data, [alive, done](int rc) {
-                        if (!alive.expired()) done(rc);
-                      });
-                    }
+                    if (rc == ZNODEEXISTS) return done(rc);  // created meanwhile: read it
                     const auto slash = path.rfind('/');
                     if (rc != ZNONODE || slash == 0 || slash == std::string::npos) return done(rc);
                     // The parent is missing: create it (empty), then this node.

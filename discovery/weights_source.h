@@ -5,6 +5,12 @@
 // operator changes a weight on any gateway. This class moves bytes: what they mean is
 // routing::OperatorOverrides' business.
 //
+// A write is a read-modify-write: the node is read with its version, the caller's change is
+// applied to what it holds, and the result is written only if the version is still the one read
+// (or created only if still missing). When another gateway wrote in between (ZBADVERSION, or
+// ZNODEEXISTS for a creation), the node is read again and the change applied again, up to
+// kMaxUpdateAttempts times: two gateways changing different instances at once both keep theirs.
+//
 // Each node is read (with a watch) at start and on every change; a missing node is watched for
 // its creation. A new session (after an expiry) reads every node again; a read that failed is
 // tried again (soon while connected, else at the reconnection). Through ZooKeeper trouble nothing
@@ -30,6 +36,13 @@ class WeightsSource {
   using ChangeCallback =
       std::function<void(const std::string& cluster, const std::optional<std::string>& data)>;
   using WriteCallback = std::function<void(int rc)>;
+  // The node's content after the change, from its content now (nullopt: no node yet). Called
+  // once per attempt, on the control thread.
+  using Modify = std::function<std::string(const std::optional<std::string>& current)>;
+  // ZOK and what was written, or the error (ZBADVERSION when every attempt lost a race).
+  using UpdateCallback = std::function<void(int rc, const std::string& written)>;
+
+  static constexpr int kMaxUpdateAttempts = 8;
 
   // `session` outlives this object.
   WeightsSource(boost::asio::io_context& control, ZkSession& session, ChangeCallback on_change);
@@ -44,9 +57,10 @@ class WeightsSource {
 
   // The watched node of `cluster`, or nullopt when none.
   std::optional<std::string> pathOf(const std::string& cluster) const;
-  // Writes `data` to the cluster's node, creating it (and its parents) when missing. `done` gets
-  // ZOK once ZooKeeper has it, or the error (ZkSession::errorText says it in words).
-  void write(const std::string& cluster, std::string data, WriteCallback done);
+  // Read-modify-write of the cluster's node (see above), creating it (and its parents) when
+  // missing. `done` gets ZOK once ZooKeeper has it, or the error (ZkSession::errorText says it in
+  // words); ZNONODE at once when the cluster has no watched node.
+  void update(const std::string& cluster, Modify modify, UpdateCallback done);
 
  private:
   struct Node {
@@ -59,9 +73,10 @@ class WeightsSource {
   void onSession(ZkSession::State state, bool new_session);
   void read(const std::string& cluster);
   void onData(const std::string& cluster, uint64_t generation, int rc, std::string data);
-  // `target`: the node itself (an existing one is written over); otherwise a parent (an existing
-  // one is left as it is).
   void readFailed();
+  void updateAttempt(const std::string& path, Modify modify, UpdateCallback done, int attempt);
+  // `target`: the node itself (ZNODEEXISTS when it appeared meanwhile); otherwise a parent (an
+  // existing one is fine).
   void createWithParents(const std::string& path, std::string data, bool target,
                          WriteCallback done);
 

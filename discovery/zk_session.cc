@@ -330,6 +330,26 @@ void ZkSession::getData(const std::string& path, bool watch, DataCallback done) 
   }
 }
 
+void ZkSession::getDataVersioned(const std::string& path, bool watch,
+                                 VersionedDataCallback done) {
+  if (!core_->handle)
+    return failLater(std::move(done), int{ZINVALIDSTATE}, std::string{}, int32_t{-1});
+  auto* pending = new Pending<VersionedDataCallback>{core_, &control_, std::move(done)};
+  const int rc = zoo_aget(
+      core_->handle, path.c_str(), watch ? 1 : 0,
+      [](int rc, const char* value, int length, const Stat* stat, const void* data) {
+        auto* p = static_cast<Pending<VersionedDataCallback>*>(const_cast<void*>(data));
+        std::string bytes;
+        if (rc == ZOK && value && length > 0) bytes.assign(value, static_cast<size_t>(length));
+        deliver(p, int{rc}, std::move(bytes), int32_t{rc == ZOK && stat ? stat->version : -1});
+      },
+      pending);
+  if (rc != ZOK) {
+    std::unique_ptr<Pending<VersionedDataCallback>> owned(pending);
+    failLater(std::move(owned->done), int{rc}, std::string{}, int32_t{-1});
+  }
+}
+
 void ZkSession::exists(const std::string& path, bool watch, ExistsCallback done) {
   if (!core_->handle) return failLater(std::move(done), int{ZINVALIDSTATE}, false);
   auto* pending = new Pending<ExistsCallback>{core_, &control_, std::move(done)};
@@ -384,10 +404,15 @@ void ZkSession::remove(const std::string& path, DoneCallback done) {
 }
 
 void ZkSession::setData(const std::string& path, const std::string& data, DoneCallback done) {
+  setData(path, data, -1, std::move(done));
+}
+
+void ZkSession::setData(const std::string& path, const std::string& data, int32_t version,
+                        DoneCallback done) {
   if (!core_->handle) return failLater(std::move(done), int{ZINVALIDSTATE});
   auto* pending = new Pending<DoneCallback>{core_, &control_, std::move(done)};
   const int rc = zoo_aset(
-      core_->handle, path.c_str(), data.data(), static_cast<int>(data.size()), -1,
+      core_->handle, path.c_str(), data.data(), static_cast<int>(data.size()), version,
       [](int rc, const Stat*, const void* data) {
         deliver(static_cast<Pending<DoneCallback>*>(const_cast<void*>(data)), int{rc});
       },

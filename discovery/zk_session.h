@@ -53,6 +53,8 @@ class ZkSession {
   // Results. `rc` is a ZooKeeper code (ZOK, ZNONODE, ZNODEEXISTS, ZCONNECTIONLOSS, ZCLOSING...).
   using ChildrenCallback = std::function<void(int rc, std::vector<std::string> children)>;
   using DataCallback = std::function<void(int rc, std::string data)>;
+  // `version` is the node's data version (its Stat's), for a versioned setData.
+  using VersionedDataCallback = std::function<void(int rc, std::string data, int32_t version)>;
   using ExistsCallback = std::function<void(int rc, bool exists)>;
   using CreateCallback = std::function<void(int rc, std::string created_path)>;
   using DoneCallback = std::function<void(int rc)>;
@@ -98,12 +100,18 @@ class ZkSession {
   // ZINVALIDSTATE (asynchronously too).
   void getChildren(const std::string& path, bool watch, ChildrenCallback done);
   void getData(const std::string& path, bool watch, DataCallback done);
+  // getData with the version the data had when read (read-modify-write, with setData below).
+  void getDataVersioned(const std::string& path, bool watch, VersionedDataCallback done);
   void exists(const std::string& path, bool watch, ExistsCallback done);
   // `ephemeral`/`sequential` select the create mode; the callback gets the real name.
   void create(const std::string& path, const std::string& data, bool ephemeral, bool sequential,
               CreateCallback done);
   void remove(const std::string& path, DoneCallback done);
   void setData(const std::string& path, const std::string& data, DoneCallback done);
+  // Writes only if the node's data version is still `version` (else ZBADVERSION: someone wrote
+  // since it was read); -1 writes whatever the version, as the overload above.
+  void setData(const std::string& path, const std::string& data, int32_t version,
+               DoneCallback done);
 
   static const char* toString(State state);
   static std::string errorText(int rc);

@@ -88,6 +88,9 @@ Server::Server(std::shared_ptr<const config::Config> config) : config_(std::move
         [this](const std::string& cluster, const std::optional<std::string>& data) {
           onWeightsNode(cluster, data);
         });
+  if (weights_ && config_->weights->zookeeper_path != "serverset")
+    splits_ = std::make_unique<routing::SharedSplits>(control_, *zookeeper_, *clusters_,
+                                                      config_->weights->zookeeper_path);
 }
 
 Server::~Server() {
@@ -198,6 +201,7 @@ void Server::watchWeights() {
     }
   }
   weights_->watch(paths);
+  if (splits_) splits_->watch(config_);
 }
 
 void Server::onWeightsNode(const std::string& cluster, const std::optional<std::string>& data) {
@@ -234,33 +238,55 @@ void Server::runNextChange() {
 
 void Server::applyOperatorChange(const OperatorChange& change,
                                  std::function<void(AdminAnswer)> done) {
-  if (change.kind == OperatorChange::Kind::kSplit) {
+  if (change.kind == OperatorChange::Kind::kSplit && !splits_) {
     clusters_->setSplit(change.listener, change.route, change.split);
     spdlog::info("operator: listener {} route {}: split changed", change.listener, change.route);
     return done(changedAnswer(change, {}, "local"));
   }
-  auto next = applyChange(clusters_->overrides().cluster(change.cluster), change);
+  if (change.kind == OperatorChange::Kind::kSplit) {
+    const std::string path = splits_->pathOf(change.listener, change.route);
+    return splits_->write(
+        change.listener, change.route, change.split,
+        [change, path, done = std::move(done)](int rc) {
+          if (rc != ZOK)
+            return done(errorAnswer(503, "ZooKeeper did not take the change (" +
+                                             discovery::ZkSession::errorText(rc) +
+                                             "); nothing changed"));
+          spdlog::info("operator: listener {} route {}: split changed, shared at {}",
+                       change.listener, change.route, path);
+          done(changedAnswer(change, {}, "zookeeper:" + path));
+        });
+  }
+  const routing::ClusterOverrides& local = clusters_->overrides().cluster(change.cluster);
   auto path = weights_ ? weights_->pathOf(change.cluster) : std::nullopt;
   if (!path) {
+    auto next = applyChange(local, change);
     clusters_->setClusterOverrides(change.cluster, next);
     spdlog::info("operator: cluster {}: weights changed (local to this gateway)", change.cluster);
     return done(changedAnswer(change, next, "local"));
   }
-  // Answer once ZooKeeper has it; apply at once rather than waiting for our own watch.
-  weights_->write(change.cluster, routing::encodeOverrides(next),
-                  [this, change, next, path = *path, done = std::move(done)](int rc) {
-                    if (rc != ZOK) {
-                      spdlog::warn("operator: cluster {}: cannot write {}: {}", change.cluster,
-                                   path, discovery::ZkSession::errorText(rc));
-                      return done(errorAnswer(503, "ZooKeeper did not take the change (" +
-                                                       discovery::ZkSession::errorText(rc) +
-                                                       "); nothing changed"));
-                    }
-                    clusters_->setClusterOverrides(change.cluster, next);
-                    spdlog::info("operator: cluster {}: weights changed, shared at {}",
-                                 change.cluster, path);
-                    done(changedAnswer(change, next, "zookeeper:" + path));
-                  });
+  // Read-modify-write, so that another gateway's concurrent change is kept; answer once
+  // ZooKeeper has it, and apply what was written at once rather than waiting for our own watch.
+  weights_->update(
+      change.cluster,
+      [change, local](const std::optional<std::string>& current) {
+        return rewriteOverrides(change, current, local);
+      },
+      [this, change, local_fallback = local, path = *path, done = std::move(done)](
+          int rc, const std::string& written) {
+        if (rc != ZOK) {
+          spdlog::warn("operator: cluster {}: cannot write {}: {}", change.cluster, path,
+                       discovery::ZkSession::errorText(rc));
+          return done(errorAnswer(503, "ZooKeeper did not take the change (" +
+                                           discovery::ZkSession::errorText(rc) +
+                                           "); nothing changed"));
+        }
+        auto decoded = routing::decodeOverrides(written);  // what rewriteOverrides encoded
+        routing::ClusterOverrides next = decoded ? std::move(decoded.value()) : local_fallback;
+        clusters_->setClusterOverrides(change.cluster, next);
+        spdlog::info("operator: cluster {}: weights changed, shared at {}", change.cluster, path);
+        done(changedAnswer(change, next, "zookeeper:" + path));
+      });
 }
 
 void Server::waitSignal() {
@@ -331,6 +357,7 @@ void Server::shutdown() {
   admin_.stop();
   clusters_->stop();
   if (weights_) weights_->stop();
+  if (splits_) splits_->stop();
   health_.stop();
   // The sets stay as they are in the workers' snapshots while requests finish.
   if (zookeeper_) zookeeper_->stop();

@@ -18,6 +18,7 @@
 #include "proxy/health_checker.h"
 #include "proxy/worker.h"
 #include "routing/cluster_manager.h"
+#include "routing/shared_splits.h"
 
 namespace switchyard::proxy {
 
@@ -75,6 +76,8 @@ class Server final : public AdminBackend {
   std::unique_ptr<routing::ClusterManager> clusters_;
   // Operator weights shared through ZooKeeper; null without a weights section.
   std::unique_ptr<discovery::WeightsSource> weights_;
+  // Route splits shared through ZooKeeper; null unless weights.zookeeper_path is a path.
+  std::unique_ptr<routing::SharedSplits> splits_;
   std::deque<std::pair<OperatorChange, std::function<void(AdminAnswer)>>> changes_;
   bool change_running_ = false;
   AdminServer admin_{control_, *this};

@@ -169,6 +169,16 @@ routing::ClusterOverrides applyChange(routing::ClusterOverrides overrides,
   return overrides;
 }
 
+std::string rewriteOverrides(const OperatorChange& change, const std::optional<std::string>& current,
+                             const routing::ClusterOverrides& fallback) {
+  routing::ClusterOverrides base = fallback;
+  if (current) {
+    auto decoded = routing::decodeOverrides(*current);
+    if (decoded) base = std::move(decoded.value());
+  }
+  return routing::encodeOverrides(applyChange(std::move(base), change));
+}
+
 AdminAnswer changedAnswer(const OperatorChange& change, const routing::ClusterOverrides& overrides,
                           const std::string& shared_at) {
   Json out;

@@ -10,6 +10,7 @@
 //   POST /routes/LISTENER/INDEX/split                {"split": [{"cluster": C, "weight": N}, ...]}
 
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -52,6 +53,12 @@ std::variant<OperatorChange, AdminAnswer> parseOperatorChange(
 // stays drained when its weight is set; undrain brings back the weight set last.
 routing::ClusterOverrides applyChange(routing::ClusterOverrides overrides,
                                       const OperatorChange& change);
+
+// The read-modify-write step of a change shared through ZooKeeper: the cluster's node as it is
+// now (nullopt: no node yet) with `change` applied, encoded. A node that does not decode (written
+// by hand) is rebuilt from `fallback`, the overrides this gateway applies, rather than lost.
+std::string rewriteOverrides(const OperatorChange& change, const std::optional<std::string>& current,
+                             const routing::ClusterOverrides& fallback);
 
 // The 200 answer: the cluster's overrides after the change and where they live.
 AdminAnswer changedAnswer(const OperatorChange& change, const routing::ClusterOverrides& overrides,

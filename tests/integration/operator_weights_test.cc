@@ -11,6 +11,8 @@
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <csignal>
+#include <thread>
 
 #include "tests/support/eventually.h"
 #include "tests/support/gateway.h"
@@ -202,6 +204,53 @@ TEST_F(OperatorWeightsTest, ChangesInFlightTogetherAreAllKept) {
   EXPECT_EQ(weightOf(a, b2.address()), 5.0);
 }
 
+// Two gateways writing the one node of a cluster at the same time, each its own instances: every
+// write is a read-modify-write with a versioned setData, so none is lost (with last-writer-wins,
+// a gateway wrote its own view over the other's change made since its last read).
+TEST_F(OperatorWeightsTest, TwoGatewaysChangingDifferentInstancesAtOnceLoseNothing) {
+  // No traffic goes to these instances: they only need to be in the set.
+  constexpr int kPerGateway = 8;
+  std::vector<std::string> ids;
+  for (int i = 0; i < 2 * kPerGateway; ++i) {
+    addMember(21000 + i, i);
+    ids.push_back("127.0.0.1:" + std::to_string(21000 + i));
+  }
+  Gateway a, b;
+  ASSERT_TRUE(start(a, "/switchyard/weights"));
+  ASSERT_TRUE(start(b, "/switchyard/weights"));
+  ASSERT_TRUE(eventually([&] { return instances(a).size() == ids.size(); }, 10s));
+  ASSERT_TRUE(eventually([&] { return instances(b).size() == ids.size(); }, 10s));
+
+  // A sets the even instances, B the odd ones, interleaved in time: weight 2 + i for instance i.
+  auto writer = [&](Gateway& g, int first, std::vector<unsigned>& statuses) {
+    for (int i = first; i < 2 * kPerGateway; i += 2)
+      statuses.push_back(post(g.adminPort(), "/clusters/web/instances/" + ids[i] + "/weight",
+                              Json{{"weight", 2 + i}}.dump())
+                             .status);
+  };
+  std::vector<unsigned> status_a, status_b;
+  std::thread ta([&] { writer(a, 0, status_a); });
+  std::thread tb([&] { writer(b, 1, status_b); });
+  ta.join();
+  tb.join();
+  EXPECT_EQ(status_a, std::vector<unsigned>(kPerGateway, 200));
+  EXPECT_EQ(status_b, std::vector<unsigned>(kPerGateway, 200));
+
+  // Every change is in the node, and both gateways apply all of them.
+  auto node = client_.get("/switchyard/weights/web");
+  ASSERT_TRUE(node.ok()) << node.error().message;
+  std::map<std::string, double> written;
+  const Json doc = Json::parse(node.value());
+  for (const auto& v : doc["vector"])
+    written[v["select"].get<std::string>().substr(5)] = v["weight"].get<double>();
+  std::map<std::string, double> expected;
+  for (int i = 0; i < 2 * kPerGateway; ++i) expected[ids[i]] = 2 + i;
+  EXPECT_EQ(written, expected) << node.value();
+  for (Gateway* g : {&a, &b})
+    for (int i = 0; i < 2 * kPerGateway; ++i)
+      EXPECT_TRUE(weightBecomes(*g, ids[i], 2 + i)) << ids[i] << " on gateway " << (g == &a ? "A" : "B");
+}
+
 TEST_F(OperatorWeightsTest, DrainAndUndrainSurviveDiscoveryAndReachEveryGateway) {
   TestBackend b1("b1"), b2("b2");
   addMember(b1.port(), 0);
@@ -385,6 +434,79 @@ TEST_F(OperatorWeightsTest, ZooKeeperDownAnswers503AndChangesNothing) {
                           R"({"vector":[{"select":"inet=)" + b1.address() + R"(","weight":4}]})")
                   .ok());
   ASSERT_TRUE(weightBecomes(g, b1.address(), 4.0));
+}
+
+// Two clusters behind one route, for the shared split test.
+constexpr const char* kSplitConfig = R"(
+zookeeper:
+  servers: "${ZK}"
+  session_timeout_ms: 4000
+workers: 2
+listeners:
+  - name: web
+    address: "127.0.0.1:${LISTEN}"
+    routes:
+      - match: { path_prefix: "/" }
+        cluster: stable
+clusters:
+  - name: stable
+    discovery: { static: ["${STABLE}"] }
+  - name: canary
+    discovery: { static: ["${CANARY}"] }
+weights:
+  zookeeper_path: "/switchyard/weights"
+admin:
+  address: "127.0.0.1:${ADMIN}"
+  token_file: "${TOKEN_FILE}"
+)";
+
+std::string log(Gateway& g) { return g.process().stderrText() + g.process().stdoutText(); }
+
+TEST_F(OperatorWeightsTest, ASplitSetOnOneGatewayIsAppliedByAnother) {
+  TestBackend stable("stable"), canary("canary");
+  const std::map<std::string, std::string> vars = {{"ZK", zk_.connectString()},
+                                                   {"STABLE", stable.address()},
+                                                   {"CANARY", canary.address()},
+                                                   {"TOKEN_FILE", token_file_}};
+  Gateway a, b;
+  ASSERT_TRUE(a.start(kSplitConfig, vars));
+  ASSERT_TRUE(b.start(kSplitConfig, vars));
+  EXPECT_EQ(spread(b, 10), (std::map<std::string, int>{{"stable", 10}}));
+
+  // All to the canary, set on A: written to ZooKeeper, applied by B.
+  HttpResponse r = post(a.adminPort(), "/routes/web/0/split",
+                        R"({"split": [{"cluster": "stable", "weight": 0},
+                                      {"cluster": "canary", "weight": 1}]})");
+  ASSERT_EQ(r.status, 200) << r.describe() << r.body;
+  EXPECT_EQ(Json::parse(r.body)["shared"], "zookeeper:/switchyard/weights/_routes/web/0");
+  auto node = client_.get("/switchyard/weights/_routes/web/0");
+  ASSERT_TRUE(node.ok()) << node.error().message;
+  EXPECT_EQ(Json::parse(node.value()),
+            Json::parse(R"({"split":[{"cluster":"stable","weight":0},
+                                     {"cluster":"canary","weight":1}]})"));
+  EXPECT_EQ(spread(a, 10), (std::map<std::string, int>{{"canary", 10}}));  // before answering
+  ASSERT_TRUE(eventually([&] { return spread(b, 5) == std::map<std::string, int>{{"canary", 5}}; },
+                         10s));
+
+  // A reload of B keeps the shared split (the file's comes back only for local splits).
+  b.process().sendSignal(SIGHUP);
+  ASSERT_TRUE(eventually(
+      [&] { return log(b).find("reload applied") != std::string::npos; }, 10s));
+  EXPECT_EQ(spread(b, 10), (std::map<std::string, int>{{"canary", 10}}));
+
+  // A node naming an unknown cluster changes nothing.
+  ASSERT_TRUE(client_.set("/switchyard/weights/_routes/web/0",
+                          R"({"split":[{"cluster":"nope","weight":1}]})"));
+  ASSERT_TRUE(eventually(
+      [&] { return log(b).find("no cluster named \"nope\"") != std::string::npos; },
+      10s));
+  EXPECT_EQ(spread(b, 10), (std::map<std::string, int>{{"canary", 10}}));
+
+  // The node deleted (by any ZooKeeper client): every gateway goes back to the file's route.
+  ASSERT_TRUE(client_.remove("/switchyard/weights/_routes/web/0"));
+  for (Gateway* g : {&a, &b})
+    ASSERT_TRUE(eventually(
+        [&] { return spread(*g, 5) == std::map<std::string, int>{{"stable", 5}}; }, 10s));
 }
 
 // `switchyard ctl` against a gateway without ZooKeeper: weights are local to it.
