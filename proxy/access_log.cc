@@ -79,6 +79,7 @@ void AccessLogSink::run() {
 
 void AccessLogBuffer::append(const AccessRecord& r) {
   const auto now = std::chrono::system_clock::now();
+  if (r.tunnel) return appendTunnel(r, now);
   if (sink_.format() == config::AccessLogFormat::kJson) {
     fmt::format_to(std::back_inserter(buf_), "{{\"time\":\"{:%FT%T}Z\",\"listener\":",
                    std::chrono::time_point_cast<std::chrono::milliseconds>(now));
@@ -109,6 +110,36 @@ void AccessLogBuffer::append(const AccessRecord& r) {
                    r.cluster.empty() ? "-" : r.cluster, r.upstream.empty() ? "-" : r.upstream,
                    static_cast<double>(r.duration_us) / 1000.0, r.error.empty() ? "" : " error=",
                    r.error);
+  }
+  if (buf_.size() >= kFlushBytes) flush();
+}
+
+void AccessLogBuffer::appendTunnel(const AccessRecord& r,
+                                   std::chrono::system_clock::time_point now) {
+  const auto ms = std::chrono::time_point_cast<std::chrono::milliseconds>(now);
+  const double duration_ms = static_cast<double>(r.duration_us) / 1000.0;
+  if (sink_.format() == config::AccessLogFormat::kJson) {
+    fmt::format_to(std::back_inserter(buf_), "{{\"time\":\"{:%FT%T}Z\",\"listener\":", ms);
+    appendJsonString(buf_, r.listener);
+    buf_.append(",\"client\":");
+    appendJsonString(buf_, r.client_ip);
+    buf_.append(",\"protocol\":\"TCP\",\"cluster\":");
+    appendJsonString(buf_, r.cluster);
+    buf_.append(",\"upstream\":");
+    appendJsonString(buf_, r.upstream);
+    fmt::format_to(std::back_inserter(buf_),
+                   ",\"bytes_sent\":{},\"bytes_received\":{},\"duration_ms\":{:.3f}",
+                   r.bytes_sent, r.bytes_received, duration_ms);
+    if (!r.error.empty()) {
+      buf_.append(",\"error\":");
+      appendJsonString(buf_, r.error);
+    }
+    buf_.append("}\n");
+  } else {
+    fmt::format_to(std::back_inserter(buf_), "{:%FT%T}Z {} {} TCP {} {} {} {} {:.3f}ms{}{}\n", ms,
+                   r.listener, r.client_ip, r.bytes_sent, r.bytes_received,
+                   r.cluster.empty() ? "-" : r.cluster, r.upstream.empty() ? "-" : r.upstream,
+                   duration_ms, r.error.empty() ? "" : " error=", r.error);
   }
   if (buf_.size() >= kFlushBytes) flush();
 }

@@ -2,6 +2,7 @@
 // The access log, kept off the request path: each worker formats records into its own buffer
 // and hands whole buffers to one writer thread, at most every few milliseconds or 64 KiB.
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <cstdio>
@@ -27,6 +28,9 @@ struct AccessRecord {
   uint64_t bytes_sent = 0;
   uint64_t duration_us = 0;
   int version = 11;
+  // A tunnel of a tcp listener: no method, target or status; bytes both ways.
+  bool tunnel = false;
+  uint64_t bytes_received = 0;  // from the client (tunnels)
 };
 
 class AccessLogSink {
@@ -59,6 +63,7 @@ class AccessLogBuffer {
 
  private:
   static constexpr size_t kFlushBytes = 64 * 1024;
+  void appendTunnel(const AccessRecord& r, std::chrono::system_clock::time_point now);
   AccessLogSink& sink_;
   std::string buf_;
 };

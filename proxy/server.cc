@@ -102,9 +102,10 @@ Result<bool> Server::bind() {
   if (auto why = unsupportedClusterProtocol(*config_)) return makeError(*why);
   for (uint32_t li = 0; li < config_->listeners.size(); ++li) {
     const auto& l = config_->listeners[li];
-    if (l.protocol != config::ListenerProtocol::kHttp)
+    if (l.protocol != config::ListenerProtocol::kHttp &&
+        l.protocol != config::ListenerProtocol::kTcp)
       return makeError("listener \"" + l.name + "\": protocol " + config::toString(l.protocol) +
-                       " is not supported yet (only http)");
+                       " is not supported yet (only http and tcp)");
     for (auto& w : workers_) {
       auto a = openReusePort(w->context(), l.address);
       if (!a) return a.error();

@@ -56,6 +56,9 @@ struct ListenerStats {
   uint64_t connections_accepted = 0;
   int64_t connections_open = 0;
   std::map<std::string, uint64_t> errors;  // x-switchyard-error cause -> count (rare path)
+  // Tunnels (tcp listeners): bytes relayed from the client and to it.
+  uint64_t bytes_received = 0;
+  uint64_t bytes_sent = 0;
 
   void merge(const ListenerStats& o);
 };

@@ -4,6 +4,7 @@
 
 #include "proxy/access_log.h"
 #include "proxy/http1_session.h"
+#include "proxy/tcp_session.h"
 
 namespace switchyard::proxy {
 
@@ -136,7 +137,14 @@ void Worker::accept(Acceptor& a) {
 void Worker::startSession(uint32_t listener_index, tcp::socket socket) {
   error_code ignored;
   socket.set_option(tcp::no_delay(true), ignored);
-  std::make_shared<Http1Session>(*this, listener_index, std::move(socket))->start();
+  switch (snapshot_->config->listeners[listener_index].protocol) {
+    case config::ListenerProtocol::kTcp:
+      std::make_shared<TcpSession>(*this, listener_index, std::move(socket))->start();
+      return;
+    default:
+      std::make_shared<Http1Session>(*this, listener_index, std::move(socket))->start();
+      return;
+  }
 }
 
 void Worker::tick() {

@@ -114,10 +114,27 @@ std::string renderPrometheus(const AdminView& v) {
   for (size_t i = 0; i < v.stats->listeners.size(); ++i)
     w.sample("downstream_connections_total", listenerLabel(i),
              v.stats->listeners[i].connections_accepted);
-  w.family("errors_total", "counter", "Answers of the gateway's own, by x-switchyard-error cause");
+  w.family("errors_total", "counter",
+           "Answers of the gateway's own, by x-switchyard-error cause (tcp listeners: tunnels "
+           "the gateway closed or could not open, by cause)");
   for (size_t i = 0; i < v.stats->listeners.size(); ++i)
     for (const auto& [cause, n] : v.stats->listeners[i].errors)
       w.sample("errors_total", fmt::format("{},cause=\"{}\"", listenerLabel(i), esc(cause)), n);
+  auto isTcp = [&](size_t i) {
+    return i < listeners.size() && listeners[i].protocol == config::ListenerProtocol::kTcp;
+  };
+  w.family("downstream_tunnel_received_bytes_total", "counter",
+           "Bytes relayed from clients to instances (tcp listeners)");
+  for (size_t i = 0; i < v.stats->listeners.size(); ++i)
+    if (isTcp(i))
+      w.sample("downstream_tunnel_received_bytes_total", listenerLabel(i),
+               v.stats->listeners[i].bytes_received);
+  w.family("downstream_tunnel_sent_bytes_total", "counter",
+           "Bytes relayed from instances to clients (tcp listeners)");
+  for (size_t i = 0; i < v.stats->listeners.size(); ++i)
+    if (isTcp(i))
+      w.sample("downstream_tunnel_sent_bytes_total", listenerLabel(i),
+               v.stats->listeners[i].bytes_sent);
 
   if (v.zookeeper) {
     const ZooKeeperView& zk = *v.zookeeper;
@@ -175,10 +192,11 @@ std::string renderPrometheus(const AdminView& v) {
   auto instLabel = [](const std::string& cluster, const std::string& id) {
     return fmt::format("cluster=\"{}\",instance=\"{}\"", esc(cluster), esc(id));
   };
-  w.family("upstream_requests_total", "counter", "Upstream responses, by status class");
+  w.family("upstream_requests_total", "counter",
+           "Upstream responses, by status class (none: tunnels of tcp listeners)");
   for (const auto& [name, c] : v.stats->clusters)
     for (const auto& [id, s] : c.instances)
-      for (size_t k = 1; k < 6; ++k)
+      for (size_t k = 0; k < 6; ++k)
         w.sample("upstream_requests_total",
                  fmt::format("{},code_class=\"{}\"", instLabel(name, id), kClassLabels[k]),
                  s.responses.by_class[k]);
@@ -189,7 +207,7 @@ std::string renderPrometheus(const AdminView& v) {
   w.family("upstream_connects_total", "counter", "Upstream connections attempted");
   w.family("upstream_connect_failures_total", "counter", "Upstream connections that failed");
   w.family("upstream_connections_open", "gauge", "Upstream connections open (busy or idle)");
-  w.family("upstream_in_flight", "gauge", "Requests in flight to the instance");
+  w.family("upstream_in_flight", "gauge", "Requests in flight (and tunnels open) to the instance");
   w.family("upstream_ejections_total", "counter", "Outlier ejections (summed over workers)");
   w.family("upstream_ejected", "gauge", "Workers on which the instance is ejected now");
   w.family("upstream_healthy", "gauge", "0 while the instance fails its active health checks");
@@ -215,6 +233,25 @@ std::string renderClustersJson(const AdminView& v) {
     out["zookeeper"] = {{"servers", zk.servers},         {"state", zk.state},
                         {"session_id", zk.session_id},   {"sessions", zk.sessions},
                         {"expirations", zk.expirations}, {"disconnections", zk.disconnections}};
+  }
+  // Listeners with their connection figures; a tcp listener names its cluster and counts bytes.
+  auto& listeners = out["listeners"] = nlohmann::json::array();
+  for (size_t i = 0; i < v.config->listeners.size(); ++i) {
+    const auto& l = v.config->listeners[i];
+    const ListenerStats* s = i < v.stats->listeners.size() ? &v.stats->listeners[i] : nullptr;
+    nlohmann::json j;
+    j["name"] = l.name;
+    j["address"] = l.address.str();
+    j["protocol"] = config::toString(l.protocol);
+    j["connections_open"] = s ? s->connections_open : 0;
+    j["connections_total"] = s ? s->connections_accepted : 0;
+    if (l.protocol == config::ListenerProtocol::kTcp) {
+      j["cluster"] = l.cluster;
+      j["bytes_received"] = s ? s->bytes_received : 0;
+      j["bytes_sent"] = s ? s->bytes_sent : 0;
+    }
+    if (s && !s->errors.empty()) j["errors"] = s->errors;
+    listeners.push_back(std::move(j));
   }
   auto& clusters = out["clusters"] = nlohmann::json::array();
   for (const auto& status : *v.clusters) {
