@@ -25,6 +25,8 @@
 #include "tests/support/tcp_backend.h"
 #include "tests/support/tcp_client.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/zk_test_client.h"
+#include "tests/support/zookeeper_server.h"
 
 namespace switchyard::support {
 namespace {
@@ -358,6 +360,52 @@ TEST(TcpProxyTest, ADepartedInstancesTunnelWorksUntilTheDrainTimeout) {
   EXPECT_EQ(metric(gateway, "switchyard_errors_total{listener=\"tunnel\",cause=\"drain-timeout\"}"),
             1);
   EXPECT_TRUE(eventually([&] { return a.open() == 0; }, 5s));
+}
+
+TEST(TcpProxyTest, AnInstanceLeavingItsServerSetKeepsItsTunnelUntilTheDrainTimeout) {
+  ZooKeeperServer zk;
+  ASSERT_TRUE(zk.start());
+  ZkTestClient zk_client;
+  ASSERT_TRUE(zk_client.connect(zk.connectString()));
+  const std::string set = "/aurora/dba/prod/pg";
+  ASSERT_TRUE(zk_client.createPath(set));
+  TcpBackend a, b;
+  auto member = [&](const TcpBackend& backend) {
+    const std::string data = nlohmann::json{
+        {"serviceEndpoint", {{"host", "127.0.0.1"}, {"port", backend.port()}}},
+        {"status", "ALIVE"}}.dump();
+    auto created = zk_client.create(set + "/member_", data, ZkNodeMode::kEphemeralSequential);
+    EXPECT_TRUE(created.ok());
+    return created.ok() ? created.value() : std::string();
+  };
+  const std::string member_a = member(a);
+  member(b);
+  Gateway gateway;
+  ASSERT_TRUE(
+      startGateway(gateway, {{"DISCOVERY", "{ serverset: \"" + set + "\" }"},
+                             {"DRAIN", "2000"},
+                             {"EXTRA", "zookeeper: { servers: \"" + zk.connectString() + "\" }"}}));
+  ASSERT_TRUE(eventually([&] { return instance(gateway, b.address()).is_object(); }, 10s));
+  auto [on_a, on_b] = tunnelsOnAandB(gateway, a);
+  ASSERT_TRUE(on_a && on_b);
+
+  const auto removed = std::chrono::steady_clock::now();
+  ASSERT_TRUE(zk_client.remove(member_a));
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto i = instance(gateway, a.address());
+        return i.is_object() && i["status"] == "draining";
+      },
+      10s));
+  EXPECT_TRUE(on_a->echoes("still here"));
+  TcpClient fresh;
+  ASSERT_TRUE(fresh.connect(gateway.port()));
+  ASSERT_TRUE(fresh.echoes("new"));
+  EXPECT_EQ(a.accepted(), 1u);
+  EXPECT_TRUE(on_a->waitClosed(10s));
+  EXPECT_GE(std::chrono::steady_clock::now() - removed, 1900ms)
+      << "closed before the drain timeout";
+  EXPECT_TRUE(on_b->echoes("unaffected"));
 }
 
 TEST(TcpProxyTest, AnOperatorDrainClosesTheInstancesTunnelsAtTheDrainTimeout) {
