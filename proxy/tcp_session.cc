@@ -153,7 +153,6 @@ void TcpSession::onRead(Way way, error_code ec, std::size_t n) {
     // This way is done: pass the half-close on. The other way may still carry bytes.
     error_code ignored;
     to.shutdown(tcp::socket::shutdown_send, ignored);
-    dir_[way].ended = true;
     if (--open_directions_ == 0) finish("");
     return;
   }

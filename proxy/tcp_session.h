@@ -66,7 +66,6 @@ class TcpSession final : public DownstreamSession, public std::enable_shared_fro
   // One way of the tunnel: bytes read from `from` wait in `buf` until written to the other side.
   struct Direction {
     std::unique_ptr<char[]> buf;
-    bool ended = false;  // EOF read and passed on as a shutdown(send)
     uint64_t bytes = 0;  // relayed (written to the other side)
   };
   enum Way { kToUpstream = 0, kToClient = 1 };
@@ -121,7 +120,7 @@ class TcpSession final : public DownstreamSession, public std::enable_shared_fro
   TimePoint weight_drain_deadline_ = TimePoint::max();
 
   Direction dir_[2];
-  int open_directions_ = 2;
+  int open_directions_ = 2;  // directions whose EOF has not been passed on yet
 };
 
 }  // namespace switchyard::proxy
