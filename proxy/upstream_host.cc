@@ -4,6 +4,8 @@
 
 #include <cerrno>
 
+#include "proxy/h2_client_pool.h"
+
 namespace switchyard::proxy {
 
 UpstreamHost::UpstreamHost(const routing::Endpoint& endpoint, uint32_t max_connections)
@@ -48,6 +50,7 @@ void UpstreamHost::discard(std::unique_ptr<UpstreamConnection> conn) {
 void UpstreamHost::depart() {
   departed_ = true;
   stats.departed = true;
+  if (h2) h2->depart();
   while (!idle_.empty()) {
     discard(std::move(idle_.back()));
     idle_.pop_back();
@@ -55,6 +58,7 @@ void UpstreamHost::depart() {
 }
 
 void UpstreamHost::closeIdleBefore(TimePoint cutoff) {
+  if (h2) h2->closeIdleBefore(cutoff);
   size_t keep = 0;
   for (size_t i = 0; i < idle_.size(); ++i) {
     if (idle_[i]->idle_since < cutoff)

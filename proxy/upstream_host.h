@@ -18,6 +18,8 @@
 
 namespace switchyard::proxy {
 
+class H2ClientPool;
+
 struct UpstreamConnection {
   explicit UpstreamConnection(boost::asio::io_context& ctx) : socket(ctx) {}
   boost::asio::ip::tcp::socket socket;
@@ -66,6 +68,9 @@ class UpstreamHost {
   bool slow_starting = false;
   // A departed host's requests in flight are cut at this time (drain_timeout_ms after it left).
   TimePoint drain_deadline = TimePoint::max();
+  // HTTP/2 connections (clusters with protocol h2c/h2), made on first use; departs and closes
+  // idle connections with the host.
+  std::unique_ptr<H2ClientPool> h2;
 
  private:
   routing::Endpoint endpoint_;
