@@ -2,6 +2,7 @@
 
 #include <boost/asio/write.hpp>
 #include <limits>
+#include <utility>
 
 #include "proxy/access_log.h"
 #include "proxy/cluster_runtime.h"
@@ -206,6 +207,8 @@ void Http1Session::handleRequest(std::size_t head_bytes) {
   cluster_ = worker_.cluster(cluster_index);
   if (!cluster_) return sendError(404, "no-route", "no route matches this request", has_body_);
   hash_key_ = cluster_->hashKey(FieldsView(req_.fields), client_ip_);
+  if (cluster_->config().protocol != config::UpstreamProtocol::kHttp1)
+    return delegateToH2(head_bytes);
 
   up_head_.clear();
   UpstreamRequestInfo info;
@@ -312,7 +315,9 @@ void Http1Session::closeClient() {
 
 void Http1Session::abort() {
   if (state_ == State::kClosed) return;
+  auto self = shared_from_this();  // the exchange below may hold the last other reference
   state_ = State::kClosed;
+  if (h2_) std::exchange(h2_, nullptr)->abort();
   deadline_ = TimePoint::max();
   dropUpstream();
   error_code ec;
@@ -325,6 +330,7 @@ void Http1Session::drain() {
 }
 
 void Http1Session::checkDeadline(TimePoint now) {
+  if (h2_) return std::shared_ptr<H2ClientExchange>(h2_)->checkDeadline(now);
   // A departed instance's requests in flight may finish within drain_timeout_ms, no longer.
   if (host_ && (state_ == State::kConnecting || state_ == State::kExchanging) &&
       host_->departed() && now >= host_->drain_deadline) {
@@ -762,6 +768,55 @@ void Http1Session::finishExchange() {
   completeRequest();
   if (!keep_alive_) return closeClient();
   nextRequest();
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP/2 upstream.
+
+void Http1Session::delegateToH2(std::size_t head_bytes) {
+  if (upgrade_)
+    return sendError(501, "upgrade-unsupported",
+                     "cluster \"" + cluster_->name() + "\" speaks HTTP/2: Upgrade is not relayed",
+                     true);
+  const bool https = listener().protocol == config::ListenerProtocol::kHttps;
+  const bool tls_upstream = cluster_->config().protocol == config::UpstreamProtocol::kH2;
+  H2ClientExchange::Request r;
+  r.headers = H2ClientExchange::requestHeaders(req_, tls_upstream ? "https" : "http", client_ip_,
+                                               https ? "https" : "http",
+                                               listener().address.str());
+  r.has_body = has_body_;
+  r.idempotent = idempotent_;
+  r.head_request = head_request_;
+  r.client_version = client_version_;
+  r.keep_alive = keep_alive_;
+  r.hash_key = hash_key_;
+  // The head's views point into in_: the headers above are copies.
+  in_.consume(head_bytes);
+  req_parser_->eager(true);
+  state_ = State::kExchanging;
+  h2_ = std::make_shared<H2ClientExchange>(
+      worker_, *cluster_,
+      H2ClientExchange::Client{client_, in_, *req_parser_, req_, shared_from_this()},
+      std::move(r), [this](H2ClientExchange::Outcome o) { onH2Done(std::move(o)); });
+  h2_->start();
+}
+
+void Http1Session::onH2Done(H2ClientExchange::Outcome o) {
+  auto exchange = std::move(h2_);  // its caller holds it until this returns
+  host_ = std::move(o.host);
+  bytes_sent_ = o.bytes_sent;
+  switch (o.kind) {
+    case H2ClientExchange::Outcome::Kind::kError:
+      return sendError(o.status, o.cause, o.detail, !o.keep_alive);
+    case H2ClientExchange::Outcome::Kind::kDone:
+      final_status_ = o.status;
+      keep_alive_ = keep_alive_ && o.keep_alive;
+      completeRequest();
+      if (!keep_alive_) return closeClient();
+      return nextRequest();
+    case H2ClientExchange::Outcome::Kind::kAbort:
+      return abort();
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

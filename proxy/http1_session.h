@@ -34,6 +34,7 @@
 #include "common/time_source.h"
 #include "config/config.h"
 #include "proxy/downstream_session.h"
+#include "proxy/h2_client_exchange.h"
 #include "proxy/http1_head_writer.h"
 #include "proxy/http1_parser.h"
 #include "proxy/upstream_host.h"
@@ -105,6 +106,12 @@ class Http1Session final : public DownstreamSession,
   void finishExchange();
   // The balancer's view of the exchange with host_ ends (in-flight down). Idempotent.
   void releaseLoad();
+
+  // Clusters speaking HTTP/2 upstream (h2c/h2): the exchange is delegated to H2ClientExchange,
+  // which reads the rest of the request and writes the response; the session gets it back in
+  // onH2Done.
+  void delegateToH2(std::size_t head_bytes);
+  void onH2Done(H2ClientExchange::Outcome outcome);
 
   // Upgrade (WebSocket): after a 101, bytes flow both ways until both sides have closed.
   void startTunnel();
@@ -179,6 +186,7 @@ class Http1Session final : public DownstreamSession,
   uint64_t bytes_sent_ = 0;
   std::string error_cause_;
   std::string error_out_;
+  std::shared_ptr<H2ClientExchange> h2_;  // the request being relayed to an HTTP/2 upstream
 };
 
 }  // namespace switchyard::proxy

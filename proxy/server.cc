@@ -42,13 +42,13 @@ Result<tcp::acceptor> openReusePort(asio::io_context& ctx, const HostPort& addre
   return a;
 }
 
-// Clusters whose upstream protocol the proxy cannot speak yet: serving them in HTTP/1.1 would
-// be a silent lie to the operator, so the configuration is refused instead.
+// Clusters whose upstream protocol the proxy cannot speak yet (h2 needs the TLS client): serving
+// them otherwise would be a silent lie to the operator, so the configuration is refused instead.
 std::optional<std::string> unsupportedClusterProtocol(const config::Config& c) {
   for (const auto& cluster : c.clusters)
-    if (cluster.protocol != config::UpstreamProtocol::kHttp1)
+    if (cluster.protocol == config::UpstreamProtocol::kH2)
       return "cluster \"" + cluster.name + "\": protocol " + config::toString(cluster.protocol) +
-             " is not supported yet (only http1)";
+             " is not supported yet (only http1 and h2c)";
   return std::nullopt;
 }
 
