@@ -1,8 +1,24 @@
-// Upstream HTTP/2 (issue 6): clusters with `protocol: h2c` or `h2`.
+// Upstream HTTP/2 (issue 6): clusters with `protocol: h2c`, reached from HTTP/1.1 clients, with
+// a real nghttp2 backend (tests/support/h2_backend) and nginx serving h2c.
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <atomic>
+#include <sstream>
+#include <thread>
+
+#include "tests/support/child_process.h"
+#include "tests/support/eventually.h"
 #include "tests/support/free_port.h"
+#include "tests/support/gateway.h"
+#include "tests/support/h2_backend.h"
+#include "tests/support/http_client.h"
+#include "tests/support/run_command.h"
 #include "tests/support/switchyard_process.h"
 #include "tests/support/temp_dir.h"
 
@@ -10,10 +26,126 @@ namespace switchyard::support {
 namespace {
 
 using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
 
-// Until the HTTP/2 client is wired in, an h2c cluster must be refused plainly rather than be
-// spoken to in HTTP/1.1.
-TEST(H2UpstreamTest, ServeRefusesAnH2cClusterItCannotSpeak) {
+constexpr const char* kConfig = R"(
+workers: 1
+listeners:
+  - name: web
+    address: "127.0.0.1:${LISTEN}"
+    routes:
+      - match: { path_prefix: "/" }
+        cluster: grpc
+clusters:
+  - name: grpc
+    protocol: h2c
+    discovery: { static: [${BACKENDS}] }
+    connect_timeout_ms: 500
+    request_timeout_ms: 5000
+${EXTRA}
+admin:
+  address: "127.0.0.1:${ADMIN}"
+)";
+
+// The value of a /metrics sample (first line starting with `prefix`), or -1.
+double metric(Gateway& gateway, const std::string& prefix) {
+  HttpResponse r = HttpClient::get(gateway.adminPort(), "/metrics", {}, 2s);
+  std::istringstream in(r.body);
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind(prefix, 0) == 0) return std::stod(line.substr(line.rfind(' ') + 1));
+  return -1;
+}
+
+// `clients` threads, each sending `each` requests one after the other on its own keep-alive
+// connection; returns the failures, described.
+std::vector<std::string> runConcurrent(uint16_t port, int clients, int each,
+                                       const std::string& target = "/") {
+  std::mutex mu;
+  std::vector<std::string> failures;
+  std::vector<std::thread> threads;
+  for (int c = 0; c < clients; ++c)
+    threads.emplace_back([&] {
+      HttpClient client;
+      for (int i = 0; i < each; ++i) {
+        if (!client.isOpen() && !client.connect(port)) {
+          std::lock_guard lock(mu);
+          failures.push_back("connect: " + client.lastError());
+          continue;
+        }
+        HttpResponse r = client.roundTrip(HttpClient::buildRequest("GET", target, {}, ""),
+                                          ReadOptions::within(10s));
+        if (!r.ok() || r.status != 200) {
+          std::lock_guard lock(mu);
+          failures.push_back(r.describe());
+        }
+        if (!r.keep_alive) client.close();
+      }
+    });
+  for (auto& t : threads) t.join();
+  return failures;
+}
+
+// A raw loopback connection for exchanges that interleave sending and reading (streaming).
+class RawConn {
+ public:
+  explicit RawConn(uint16_t port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+      ::close(fd_);
+      fd_ = -1;
+    }
+  }
+  ~RawConn() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  bool ok() const { return fd_ >= 0; }
+  bool send(std::string_view s) {
+    while (!s.empty()) {
+      const ssize_t n = ::send(fd_, s.data(), s.size(), MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      s.remove_prefix(static_cast<size_t>(n));
+    }
+    return true;
+  }
+  // Reads until everything received contains `marker`, the peer closes or the deadline passes.
+  bool readUntil(std::string_view marker, std::chrono::milliseconds timeout) {
+    const auto deadline = Clock::now() + timeout;
+    while (received_.find(marker) == std::string::npos) {
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+      if (left.count() <= 0) return false;
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+      char buf[16384];
+      const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n <= 0) {
+        closed_ = true;
+        return false;
+      }
+      received_.append(buf, static_cast<size_t>(n));
+    }
+    return true;
+  }
+  const std::string& received() const { return received_; }
+  bool closed() const { return closed_; }  // the peer closed (or reset) the connection
+
+ private:
+  int fd_ = -1;
+  bool closed_ = false;
+  std::string received_;
+};
+
+std::string chunk(std::string_view data) {
+  std::ostringstream out;
+  out << std::hex << data.size() << "\r\n" << data << "\r\n";
+  return out.str();
+}
+
+TEST(H2UpstreamTest, ServeRefusesAnH2ClusterUntilTheTlsClientExists) {
   TempDir dir;
   const std::string config = fillTemplate(R"(
 listeners:
@@ -24,7 +156,7 @@ listeners:
         cluster: grpc
 clusters:
   - name: grpc
-    protocol: h2c
+    protocol: h2
     discovery: { static: ["127.0.0.1:1"] }
 admin:
   address: "127.0.0.1:${ADMIN}"
@@ -35,8 +167,252 @@ admin:
   const auto r = SwitchyardProcess::run({"serve", "--config", path}, 10s);
   EXPECT_FALSE(r.timed_out);
   EXPECT_EQ(r.exit_code, 1) << r.output();
-  EXPECT_NE(r.err.find("cluster \"grpc\": protocol h2c is not supported yet"), std::string::npos)
+  EXPECT_NE(r.err.find("cluster \"grpc\": protocol h2 is not supported yet"), std::string::npos)
       << r.output();
+}
+
+TEST(H2UpstreamTest, AnHttp1RequestReachesAnH2cBackendAndComesBack) {
+  H2Backend backend("h2");
+  Gateway gateway;
+  ASSERT_TRUE(gateway.start(
+      kConfig, {{"BACKENDS", Gateway::addressList({backend.address()})}, {"EXTRA", ""}}));
+  HttpResponse r = HttpClient::get(gateway.port(), "/hello?x=1",
+                                   {{"Host", "api.example.com"}, {"X-Custom", "yes"}}, 5s);
+  ASSERT_TRUE(r.ok()) << r.describe();
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "hello from h2");
+  ASSERT_TRUE(backend.waitForRequests(1, 5s));
+  const auto req = backend.requests().at(0);
+  EXPECT_EQ(req.method, "GET");
+  EXPECT_EQ(req.scheme, "http");
+  EXPECT_EQ(req.authority, "api.example.com");
+  EXPECT_EQ(req.path, "/hello?x=1");
+  EXPECT_EQ(req.header("x-custom"), "yes");
+  EXPECT_EQ(req.header("x-forwarded-for"), "127.0.0.1");
+  EXPECT_EQ(req.header("host"), "");  // it became :authority
+}
+
+TEST(H2UpstreamTest, ConcurrentRequestsShareOneUpstreamConnection) {
+  H2Backend backend("h2");
+  H2BackendBehavior slow = H2BackendBehavior::fixed();
+  slow.delay = 100ms;  // so that requests overlap at the backend
+  backend.setBehavior(slow);
+  Gateway gateway;
+  ASSERT_TRUE(gateway.start(
+      kConfig, {{"BACKENDS", Gateway::addressList({backend.address()})}, {"EXTRA", ""}}));
+  const auto failures = runConcurrent(gateway.port(), 20, 5);
+  EXPECT_TRUE(failures.empty()) << failures.size() << " failed, first: " << failures.front();
+  EXPECT_EQ(backend.streamCount(), 100u);
+  EXPECT_EQ(backend.connectionCount(), 1u);  // one worker: every stream on one connection
+  EXPECT_GT(backend.maxConcurrentSeen(), 5u);
+  EXPECT_EQ(metric(gateway, "switchyard_upstream_connects_total{cluster=\"grpc\""), 1);
+}
+
+TEST(H2UpstreamTest, TheServersMaxConcurrentStreamsOpensMoreConnections) {
+  H2BackendOptions options;
+  options.max_concurrent_streams = 4;
+  H2Backend backend("h2", options);
+  H2BackendBehavior slow = H2BackendBehavior::fixed();
+  slow.delay = 100ms;
+  backend.setBehavior(slow);
+  Gateway gateway;
+  ASSERT_TRUE(gateway.start(
+      kConfig, {{"BACKENDS", Gateway::addressList({backend.address()})}, {"EXTRA", ""}}));
+  // One request first, so that the gateway has learnt the server's limit.
+  ASSERT_EQ(HttpClient::get(gateway.port(), "/", {}, 5s).status, 200);
+  const auto failures = runConcurrent(gateway.port(), 16, 3);
+  EXPECT_TRUE(failures.empty()) << failures.size() << " failed, first: " << failures.front();
+  EXPECT_LE(backend.maxConcurrentSeen(), 4u);
+  EXPECT_GE(backend.connectionCount(), 4u);  // 16 at once, 4 per connection
+}
+
+TEST(H2UpstreamTest, RefusedStreamsGoToAnotherInstanceWithNoClientFailure) {
+  H2Backend refusing("refusing"), good("good");
+  refusing.setBehavior(H2BackendBehavior::refuse());
+  Gateway gateway;
+  ASSERT_TRUE(gateway.start(
+      kConfig,
+      {{"BACKENDS", Gateway::addressList({refusing.address(), good.address()})}, {"EXTRA", ""}}));
+  // POST is not idempotent: only a refusal (nothing processed) allows its retry.
+  std::vector<std::string> failures;
+  for (int i = 0; i < 20; ++i) {
+    HttpClient client;
+    ASSERT_TRUE(client.connect(gateway.port()));
+    HttpResponse r = client.roundTrip(
+        HttpClient::buildRequest("POST", "/rpc", {{"Connection", "close"}}, "payload"),
+        ReadOptions::within(5s));
+    if (!r.ok() || r.status != 200 || r.body != "hello from good") failures.push_back(r.describe());
+  }
+  EXPECT_TRUE(failures.empty()) << failures.size() << " failed, first: " << failures.front();
+  EXPECT_GE(refusing.streamCount(), 5u);  // round robin sent it its share first
+  EXPECT_EQ(good.requests().size(), 20u);
+  for (const auto& r : good.requests()) EXPECT_EQ(r.body, "payload");
+  EXPECT_GE(metric(gateway, "switchyard_cluster_retries_total{cluster=\"grpc\"}"), 5);
+}
+
+TEST(H2UpstreamTest, GoawayFromTheServerCostsNoRequest) {
+  H2BackendOptions options;
+  options.goaway_after = 3;  // every connection is drained after three streams
+  H2Backend backend("h2", options);
+  H2BackendBehavior slow = H2BackendBehavior::fixed();
+  slow.delay = 20ms;
+  backend.setBehavior(slow);
+  Gateway gateway;
+  ASSERT_TRUE(gateway.start(
+      kConfig, {{"BACKENDS", Gateway::addressList({backend.address()})}, {"EXTRA", ""}}));
+  const auto failures = runConcurrent(gateway.port(), 6, 10);
+  EXPECT_TRUE(failures.empty()) << failures.size() << " failed, first: " << failures.front();
+  EXPECT_GE(backend.connectionCount(), 60u / 3);
+  EXPECT_EQ(backend.requests().size(), 60u);
+}
+
+TEST(H2UpstreamTest, ABackendDyingMidResponseTruncatesItAndBeforeTheHeadAnswers502) {
+  H2Backend backend("h2");
+  backend.setHandler([](const H2BackendRequest& r) {
+    if (r.path == "/die") return H2BackendBehavior::dieMidResponse(std::string(200000, 'x'));
+    return H2BackendBehavior::closeConnection();
+  });
+  Gateway gateway;
+  ASSERT_TRUE(gateway.start(
+      kConfig, {{"BACKENDS", Gateway::addressList({backend.address()})}, {"EXTRA", ""}}));
+  // The head went to the client: what arrived is relayed, then the truncation shows (the
+  // connection closes without the last chunk).
+  RawConn conn(gateway.port());
+  ASSERT_TRUE(conn.ok());
+  ASSERT_TRUE(conn.send("GET /die HTTP/1.1\r\nHost: x\r\n\r\n"));
+  EXPECT_FALSE(conn.readUntil("never sent", 5s));
+  EXPECT_TRUE(conn.closed());
+  EXPECT_EQ(conn.received().rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << conn.received().substr(0, 200);
+  EXPECT_NE(conn.received().find("transfer-encoding: chunked"), std::string::npos);
+  EXPECT_EQ(conn.received().find("\r\n0\r\n\r\n"), std::string::npos);
+
+  // Nothing went to the client yet: the idempotent request is tried again (twice, by default),
+  // then answered with an honest 502.
+  HttpResponse r = HttpClient::get(gateway.port(), "/close", {}, 5s);
+  ASSERT_TRUE(r.ok()) << r.describe();
+  EXPECT_EQ(r.status, 502) << r.describe();
+  EXPECT_EQ(r.header("x-switchyard-error"), "upstream-reset") << r.describe();
+  EXPECT_EQ(backend.streamCount(), 1u + 3u);
+}
+
+TEST(H2UpstreamTest, GrpcTrailersAndTeTrailersPassThroughToAnHttp1Client) {
+  H2Backend backend("h2");
+  backend.setBehavior(H2BackendBehavior::grpc("\x00\x00\x00\x00\x02hi", "7"));
+  Gateway gateway;
+  ASSERT_TRUE(gateway.start(
+      kConfig, {{"BACKENDS", Gateway::addressList({backend.address()})}, {"EXTRA", ""}}));
+  RawConn conn(gateway.port());
+  ASSERT_TRUE(conn.ok());
+  // A chunked request with a trailer of its own.
+  ASSERT_TRUE(conn.send(
+      "POST /pkg.Service/Method HTTP/1.1\r\nHost: grpc.local\r\nTE: trailers\r\n"
+      "Content-Type: application/grpc\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n" +
+      chunk("request") + "0\r\nx-request-trailer: 1\r\n\r\n"));
+  ASSERT_TRUE(conn.readUntil("grpc-message: done\r\n\r\n", 5s)) << conn.received();
+  const std::string& got = conn.received();
+  EXPECT_EQ(got.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << got;
+  EXPECT_NE(got.find("transfer-encoding: chunked"), std::string::npos) << got;
+  EXPECT_NE(got.find("0\r\ngrpc-status: 7\r\ngrpc-message: done\r\n\r\n"), std::string::npos)
+      << got;
+  ASSERT_TRUE(backend.waitForRequests(1, 5s));
+  const auto req = backend.requests().at(0);
+  EXPECT_EQ(req.header("te"), "trailers");
+  EXPECT_EQ(req.body, "request");
+  ASSERT_EQ(req.trailers.size(), 1u);
+  EXPECT_EQ(req.trailers[0].first, "x-request-trailer");
+}
+
+TEST(H2UpstreamTest, ABidirectionalStreamFlowsBothWaysAtOnce) {
+  H2Backend backend("h2");
+  backend.setBehavior(H2BackendBehavior::echo());
+  Gateway gateway;
+  ASSERT_TRUE(gateway.start(
+      kConfig, {{"BACKENDS", Gateway::addressList({backend.address()})}, {"EXTRA", ""}}));
+  RawConn conn(gateway.port());
+  ASSERT_TRUE(conn.ok());
+  ASSERT_TRUE(
+      conn.send("POST /chat HTTP/1.1\r\nHost: grpc.local\r\nTE: trailers\r\n"
+                "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n" +
+                chunk("ping-1")));
+  // Each piece comes back before the next one is sent: neither side waits for the other's end.
+  ASSERT_TRUE(conn.readUntil("ping-1", 5s)) << conn.received();
+  ASSERT_TRUE(conn.send(chunk("ping-2")));
+  ASSERT_TRUE(conn.readUntil("ping-2", 5s)) << conn.received();
+  ASSERT_TRUE(conn.send(chunk("ping-3") + "0\r\n\r\n"));
+  ASSERT_TRUE(conn.readUntil("grpc-status: 0\r\n\r\n", 5s)) << conn.received();
+}
+
+TEST(H2UpstreamTest, LargeBodiesCrossBothFlowControlWindows) {
+  H2Backend backend("h2");
+  backend.setBehavior(H2BackendBehavior::echo());
+  Gateway gateway;
+  ASSERT_TRUE(gateway.start(
+      kConfig, {{"BACKENDS", Gateway::addressList({backend.address()})}, {"EXTRA", ""}}));
+  // Larger than the stream (256 KiB) and the backend's default (64 KiB) windows.
+  std::string body(3 * 1024 * 1024, '\0');
+  for (size_t i = 0; i < body.size(); ++i) body[i] = static_cast<char>('a' + i % 26);
+  HttpClient client;
+  ASSERT_TRUE(client.connect(gateway.port()));
+  HttpResponse r = client.roundTrip(HttpClient::buildRequest("PUT", "/blob", {}, body),
+                                    ReadOptions::within(30s));
+  ASSERT_TRUE(r.ok()) << r.describe();
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body.size(), body.size());
+  EXPECT_TRUE(r.body == body);
+  // The connection stays usable for the next request.
+  backend.setBehavior(H2BackendBehavior::fixed(200, "after"));
+  HttpResponse r2 =
+      client.roundTrip(HttpClient::buildRequest("GET", "/", {}, ""), ReadOptions::within(5s));
+  EXPECT_EQ(r2.body, "after") << r2.describe();
+}
+
+TEST(H2UpstreamTest, H2loadThroughTheGatewayToNginxServingH2c) {
+  TempDir dir;
+  const uint16_t nginx_port = freeLoopbackPort();
+  dir.writeFile("nginx.conf",
+                fillTemplate(R"(
+daemon off;
+master_process off;
+pid ${DIR}/nginx.pid;
+error_log ${DIR}/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path ${DIR};
+  proxy_temp_path ${DIR};
+  fastcgi_temp_path ${DIR};
+  uwsgi_temp_path ${DIR};
+  scgi_temp_path ${DIR};
+  server {
+    listen 127.0.0.1:${PORT} http2;
+    location / { return 200 "nginx h2c\n"; }
+  }
+}
+)",
+                             {{"DIR", dir.path()}, {"PORT", std::to_string(nginx_port)}}));
+  ChildProcess nginx;
+  ASSERT_EQ(nginx.spawn({"nginx", "-p", dir.path(), "-c", dir.file("nginx.conf"), "-e",
+                         dir.file("error.log")},
+                        dir.path(), dir.file("stdout.log")),
+            "");
+  ASSERT_TRUE(eventually(
+      [&] {
+        HttpClient probe;
+        return probe.connect(nginx_port, 200ms);
+      },
+      5s));
+  Gateway gateway;
+  ASSERT_TRUE(gateway.start(
+      kConfig, {{"BACKENDS", Gateway::addressList({"127.0.0.1:" + std::to_string(nginx_port)})},
+                {"EXTRA", ""}}));
+  const auto r = runCommand({"h2load", "--h1", "-n", "2000", "-c", "20",
+                             "http://127.0.0.1:" + std::to_string(gateway.port()) + "/"},
+                            60s);
+  ASSERT_EQ(r.exit_code, 0) << r.output();
+  EXPECT_NE(r.out.find("2000 succeeded, 0 failed"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("2000 2xx"), std::string::npos) << r.out;
+  // Twenty clients at once over few upstream connections (one worker).
+  EXPECT_LE(metric(gateway, "switchyard_upstream_connects_total{cluster=\"grpc\""), 2);
 }
 
 }  // namespace
