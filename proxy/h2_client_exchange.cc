@@ -149,10 +149,21 @@ void H2ClientExchange::pickAndSubmit() {
   }
   ++host_->stats.in_flight;
   counted_in_flight_ = true;
-  if (!request_.has_body) return;
+  if (!request_.has_body) return armTryDeadline();
   if (!replay_.empty()) conn_->sendData(stream_id_, replay_);
-  if (request_done_) return conn_->endBody(stream_id_, request_trailers_);
+  if (request_done_) {
+    conn_->endBody(stream_id_, request_trailers_);
+    return armTryDeadline();
+  }
   pumpRequest();
+}
+
+void H2ClientExchange::armTryDeadline() {
+  // The per-try timeout starts once the request is sent: a slow upload is not the instance's.
+  const uint32_t per_try = cluster_.config().retries.per_try_timeout_ms;
+  if (per_try > 0 && !response_started_)
+    deadline_ =
+        std::min(request_deadline_, worker_.time().now() + std::chrono::milliseconds(per_try));
 }
 
 void H2ClientExchange::releaseLoad() {
@@ -259,11 +270,7 @@ void H2ClientExchange::pumpRequestLoop() {
         request_trailers_.push_back({lower(t.name), std::string(t.value)});
       client_.in.consume(used);
       conn_->endBody(stream_id_, request_trailers_);
-      const uint32_t per_try = cluster_.config().retries.per_try_timeout_ms;
-      if (per_try > 0 && !response_started_)
-        deadline_ =
-            std::min(request_deadline_, worker_.time().now() + std::chrono::milliseconds(per_try));
-      return;
+      return armTryDeadline();
     }
     client_.in.consume(used);
     if (used == 0) return readClient();  // half a chunk header: more bytes needed

@@ -91,6 +91,7 @@ class H2ClientExchange final : public H2StreamHandler,
 
   void pickAndSubmit();
   bool retry(Failure why);
+  void armTryDeadline();
   void dropStream();
   void releaseLoad();
   void pumpRequest();

@@ -295,6 +295,28 @@ TEST(H2UpstreamTest, ABackendDyingMidResponseTruncatesItAndBeforeTheHeadAnswers5
   EXPECT_EQ(backend.streamCount(), 1u + 3u);
 }
 
+TEST(H2UpstreamTest, ATryThatHangsMovesToAnotherInstanceAndTheLastAnswers504) {
+  H2Backend hanging("hanging"), good("good");
+  H2BackendBehavior never = H2BackendBehavior::fixed();
+  never.delay = 30s;
+  hanging.setBehavior(never);
+  Gateway gateway;
+  ASSERT_TRUE(gateway.start(
+      kConfig, {{"BACKENDS", Gateway::addressList({hanging.address(), good.address()})},
+                {"EXTRA", "    retries: { attempts: 1, per_try_timeout_ms: 300 }"}}));
+  for (int i = 0; i < 4; ++i) {
+    HttpResponse r = HttpClient::get(gateway.port(), "/", {}, 5s);
+    EXPECT_EQ(r.status, 200) << r.describe();
+    EXPECT_EQ(r.body, "hello from good");
+  }
+  EXPECT_GE(hanging.streamCount(), 1u);
+  // With the good instance gone too, the request times out honestly.
+  good.setBehavior(never);
+  HttpResponse r = HttpClient::get(gateway.port(), "/", {}, 5s);
+  EXPECT_EQ(r.status, 504) << r.describe();
+  EXPECT_EQ(r.header("x-switchyard-error"), "upstream-timeout") << r.describe();
+}
+
 TEST(H2UpstreamTest, GrpcTrailersAndTeTrailersPassThroughToAnHttp1Client) {
   H2Backend backend("h2");
   backend.setBehavior(H2BackendBehavior::grpc("\x00\x00\x00\x00\x02hi", "7"));
