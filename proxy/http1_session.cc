@@ -6,6 +6,7 @@
 
 #include "proxy/access_log.h"
 #include "proxy/cluster_runtime.h"
+#include "proxy/h2_server_session.h"
 #include "proxy/worker.h"
 #include "routing/route_table.h"
 
@@ -138,6 +139,16 @@ void Http1Session::onClientRead(error_code ec, std::size_t n) {
   in_.commit(n);
   switch (state_) {
     case State::kIdle:
+      if (first_bytes_) {
+        // h2c with prior knowledge: a connection that opens with the HTTP/2 client preface
+        // belongs to an H2ServerSession (a prefix of it waits for the rest).
+        const std::string_view got = view(in_), preface = H2ServerSession::kClientPreface;
+        if (got.substr(0, preface.size()) == preface.substr(0, got.size())) {
+          if (got.size() < preface.size()) return readClient();
+          return handOverToHttp2();
+        }
+        first_bytes_ = false;
+      }
       beginRequest();
       return parseHead();
     case State::kReadingHead:
@@ -152,6 +163,15 @@ void Http1Session::onClientRead(error_code ec, std::size_t n) {
     default:
       return;
   }
+}
+
+void Http1Session::handOverToHttp2() {
+  state_ = State::kClosed;
+  deadline_ = TimePoint::max();
+  auto h2 = std::make_shared<H2ServerSession>(worker_, listener_index_, std::move(client_),
+                                              view(in_));
+  in_.consume(in_.size());
+  h2->start();
 }
 
 void Http1Session::beginRequest() {

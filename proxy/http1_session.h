@@ -76,6 +76,8 @@ class Http1Session final : public DownstreamSession,
   // Client side.
   void readClient();
   void onClientRead(boost::system::error_code ec, std::size_t n);
+  // The client spoke the HTTP/2 preface first: the socket and its bytes go to an H2ServerSession.
+  void handOverToHttp2();
   void beginRequest();
   void parseHead();
   void handleRequest(std::size_t head_bytes);
@@ -129,6 +131,7 @@ class Http1Session final : public DownstreamSession,
   State state_ = State::kIdle;
   TimePoint deadline_ = TimePoint::max();
   bool draining_ = false;
+  bool first_bytes_ = true;  // nothing but (a prefix of) the HTTP/2 preface has arrived yet
 
   // Request side.
   boost::beast::flat_buffer in_;

@@ -22,6 +22,10 @@ void ListenerStats::merge(const ListenerStats& o) {
   bytes_received += o.bytes_received;
   bytes_sent += o.bytes_sent;
   for (const auto& [cause, n] : o.errors) errors[cause] += n;
+  http2_connections += o.http2_connections;
+  http2_streams += o.http2_streams;
+  for (const auto& [kind, n] : o.http2_flood_closed) http2_flood_closed[kind] += n;
+  http2_protocol_errors += o.http2_protocol_errors;
 }
 
 void InstanceStats::merge(const InstanceStats& o) {

@@ -59,6 +59,12 @@ struct ListenerStats {
   // Tunnels (tcp listeners): bytes relayed from the client and to it.
   uint64_t bytes_received = 0;
   uint64_t bytes_sent = 0;
+  // HTTP/2 connections (h2c and h2) and their streams; connections closed for a flood, by
+  // H2FloodGuard kind name; connections nghttp2 closed for a protocol error.
+  uint64_t http2_connections = 0;
+  uint64_t http2_streams = 0;
+  std::map<std::string, uint64_t> http2_flood_closed;
+  uint64_t http2_protocol_errors = 0;
 
   void merge(const ListenerStats& o);
 };

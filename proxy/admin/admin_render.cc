@@ -5,6 +5,8 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "proxy/h2_flood_guard.h"
+
 namespace switchyard::proxy {
 
 namespace {
@@ -135,6 +137,32 @@ std::string renderPrometheus(const AdminView& v) {
     if (isTcp(i))
       w.sample("downstream_tunnel_sent_bytes_total", listenerLabel(i),
                v.stats->listeners[i].bytes_sent);
+  w.family("http2_connections_total", "counter", "HTTP/2 client connections (h2c and h2)");
+  for (size_t i = 0; i < v.stats->listeners.size(); ++i)
+    if (!isTcp(i))
+      w.sample("http2_connections_total", listenerLabel(i),
+               v.stats->listeners[i].http2_connections);
+  w.family("http2_streams_total", "counter", "HTTP/2 streams opened by clients");
+  for (size_t i = 0; i < v.stats->listeners.size(); ++i)
+    if (!isTcp(i))
+      w.sample("http2_streams_total", listenerLabel(i), v.stats->listeners[i].http2_streams);
+  w.family("http2_flood_closed_total", "counter",
+           "HTTP/2 connections closed with GOAWAY for a flood, by kind");
+  for (size_t i = 0; i < v.stats->listeners.size(); ++i)
+    for (size_t k = 0; k < kFloodKinds && !isTcp(i); ++k) {
+      const std::string kind(floodKindName(static_cast<FloodKind>(k)));
+      const auto& closed = v.stats->listeners[i].http2_flood_closed;
+      auto it = closed.find(kind);
+      w.sample("http2_flood_closed_total",
+               fmt::format("{},kind=\"{}\"", listenerLabel(i), kind),
+               it == closed.end() ? 0 : it->second);
+    }
+  w.family("http2_protocol_errors_total", "counter",
+           "HTTP/2 connections closed with GOAWAY for a protocol error (malformed frames)");
+  for (size_t i = 0; i < v.stats->listeners.size(); ++i)
+    if (!isTcp(i))
+      w.sample("http2_protocol_errors_total", listenerLabel(i),
+               v.stats->listeners[i].http2_protocol_errors);
 
   if (v.zookeeper) {
     const ZooKeeperView& zk = *v.zookeeper;
