@@ -490,9 +490,11 @@ void UpstreamRequest::onResponseRead(error_code ec, std::size_t n, uint64_t gen)
 void UpstreamRequest::relayResponse() {
   while (!resp_parser_->is_done() && up_->in.size() > 0) {
     error_code ec;
+    // With eager parsing a feed may use body bytes and then stop for more (need_more): what it
+    // used and found is still relayed.
     const std::size_t used = resp_parser_->feed(view(up_->in), ec);
-    if (ec == http::error::need_more) break;
-    if (ec)
+    const bool need_more = ec == http::error::need_more;
+    if (ec && !need_more)
       return fail(502, "bad-upstream-response",
                   where() + " sent a malformed response: " + ec.message());
     if (resp_.header_done && state_ == State::kExchanging) {
@@ -536,6 +538,7 @@ void UpstreamRequest::relayResponse() {
       deadline_ = TimePoint::max();  // the client is slow, not the instance
       return;
     }
+    if (need_more) break;
   }
   if (resp_parser_->is_done() && state_ == State::kResponding) {
     // The last request bytes are on their way: the connection may be reused once they are out.
