@@ -4,9 +4,9 @@
 #include <limits>
 #include <utility>
 
-#include "proxy/access_log.h"
 #include "proxy/cluster_runtime.h"
 #include "proxy/h2_server_session.h"
+#include "proxy/request_log.h"
 #include "proxy/worker.h"
 #include "routing/route_table.h"
 
@@ -278,25 +278,18 @@ void Http1Session::sendError(unsigned status, std::string_view cause, std::strin
 }
 
 void Http1Session::completeRequest() {
-  const auto elapsed =
-      std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started_);
-  stats_.requests.add(final_status_);
-  stats_.latency.observeMicros(static_cast<uint64_t>(elapsed.count()));
-  if (auto* log = worker_.accessLog()) {
-    AccessRecord r;
-    r.listener = listener().name;
-    r.client_ip = client_ip_;
-    r.method = method_;
-    r.target = target_;
-    r.cluster = cluster_ ? std::string_view(cluster_->name()) : std::string_view();
-    r.upstream = host_ ? std::string_view(host_->endpoint().id) : std::string_view();
-    r.error = error_cause_;
-    r.status = final_status_;
-    r.bytes_sent = bytes_sent_;
-    r.duration_us = static_cast<uint64_t>(elapsed.count());
-    r.version = client_version_;
-    log->append(r);
-  }
+  AccessRecord r;
+  r.listener = listener().name;
+  r.client_ip = client_ip_;
+  r.method = method_;
+  r.target = target_;
+  r.cluster = cluster_ ? std::string_view(cluster_->name()) : std::string_view();
+  r.upstream = host_ ? std::string_view(host_->endpoint().id) : std::string_view();
+  r.error = error_cause_;
+  r.status = final_status_;
+  r.bytes_sent = bytes_sent_;
+  r.version = client_version_;
+  countRequest(worker_, stats_, r, started_);
 }
 
 void Http1Session::nextRequest() {
@@ -494,24 +487,15 @@ void Http1Session::onUpstreamFailure(error_code ec, bool connect_phase) {
 
 bool Http1Session::retry(Failure why, bool was_reused) {
   if (state_ == State::kClosed || state_ == State::kClosing) return false;
-  if (response_started_ || bytes_sent_ > 0 || !replay_ok_) return false;
-  if (attempts_ >= cluster_->config().retries.attempts) return false;
-  switch (why) {
-    case Failure::kConnect:
-      break;
-    case Failure::kReset:
-      if (!idempotent_ || !(cluster_->retryOnReset() || was_reused)) return false;
-      break;
-    case Failure::kTimeout:
-      if (!idempotent_ || !request_done_) return false;
-      break;
-    case Failure::kStatus:
-      break;
-  }
-  const auto now = worker_.time().now();
-  if (now >= request_deadline_) return false;
-  // A connect failure reached no instance: it costs them nothing, so it spends no budget.
-  if (why != Failure::kConnect && !cluster_->retryBudget().tryRetry(now)) return false;
+  TryState s;
+  s.response_started = response_started_ || bytes_sent_ > 0;
+  s.replay_ok = replay_ok_;
+  s.idempotent = idempotent_;
+  s.request_done = request_done_;
+  s.was_reused = was_reused;
+  s.attempts = attempts_;
+  s.request_deadline = request_deadline_;
+  if (!mayRetry(*cluster_, why, s, worker_.time().now())) return false;
   dropUpstream();
   // A write that was in flight is in replay_ already.
   in_.consume(req_consume_);

@@ -37,6 +37,7 @@
 #include "proxy/h2_client_exchange.h"
 #include "proxy/http1_head_writer.h"
 #include "proxy/http1_parser.h"
+#include "proxy/retry_rules.h"
 #include "proxy/upstream_host.h"
 
 namespace switchyard::proxy {
@@ -89,7 +90,7 @@ class Http1Session final : public DownstreamSession,
   // Upstream side.
   void pickAndConnect();
   void onConnected(boost::system::error_code ec, uint64_t gen);
-  enum class Failure { kConnect, kReset, kTimeout, kStatus };
+  using Failure = TryFailure;
   void onUpstreamFailure(boost::system::error_code ec, bool connect_phase);
   // Starts another try when `why` allows one now; false when the caller must answer.
   bool retry(Failure why, bool was_reused);

@@ -4,9 +4,9 @@
 #include <boost/beast/core/string.hpp>
 #include <limits>
 
-#include "proxy/access_log.h"
 #include "proxy/cluster_runtime.h"
 #include "proxy/http1_head_writer.h"
+#include "proxy/request_log.h"
 #include "proxy/worker.h"
 #include "routing/route_table.h"
 
@@ -300,25 +300,18 @@ void UpstreamRequest::fail(unsigned status, std::string_view cause, const std::s
 }
 
 void UpstreamRequest::finish() {
-  const auto elapsed =
-      std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started_);
-  stats_.requests.add(final_status_);
-  stats_.latency.observeMicros(static_cast<uint64_t>(elapsed.count()));
-  if (auto* log = worker_.accessLog()) {
-    AccessRecord r;
-    r.listener = worker_.snapshot().config->listeners[listener_index_].name;
-    r.client_ip = head_.client_ip;
-    r.method = head_.method;
-    r.target = head_.path;
-    r.cluster = cluster_ ? std::string_view(cluster_->name()) : std::string_view();
-    r.upstream = host_ ? std::string_view(host_->endpoint().id) : std::string_view();
-    r.error = error_cause_;
-    r.status = final_status_;
-    r.bytes_sent = bytes_sent_;
-    r.duration_us = static_cast<uint64_t>(elapsed.count());
-    r.version = head_.version;
-    log->append(r);
-  }
+  AccessRecord r;
+  r.listener = worker_.snapshot().config->listeners[listener_index_].name;
+  r.client_ip = head_.client_ip;
+  r.method = head_.method;
+  r.target = head_.path;
+  r.cluster = cluster_ ? std::string_view(cluster_->name()) : std::string_view();
+  r.upstream = host_ ? std::string_view(host_->endpoint().id) : std::string_view();
+  r.error = error_cause_;
+  r.status = final_status_;
+  r.bytes_sent = bytes_sent_;
+  r.version = head_.version;
+  countRequest(worker_, stats_, r, started_);
 }
 
 void UpstreamRequest::releaseLoad() {
