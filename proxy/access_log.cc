@@ -90,7 +90,7 @@ void AccessLogBuffer::append(const AccessRecord& r) {
     appendJsonString(buf_, r.method);
     buf_.append(",\"target\":");
     appendJsonString(buf_, r.target);
-    fmt::format_to(std::back_inserter(buf_), ",\"protocol\":\"HTTP/1.{}\",\"status\":{},", r.version % 10,
+    fmt::format_to(std::back_inserter(buf_), ",\"protocol\":\"HTTP/{}.{}\",\"status\":{},", r.version / 10, r.version % 10,
                    r.status);
     buf_.append("\"cluster\":");
     appendJsonString(buf_, r.cluster);
@@ -104,9 +104,9 @@ void AccessLogBuffer::append(const AccessRecord& r) {
     }
     buf_.append("}\n");
   } else {
-    fmt::format_to(std::back_inserter(buf_), "{:%FT%T}Z {} {} \"{} {} HTTP/1.{}\" {} {} {} {} {:.3f}ms{}{}\n",
+    fmt::format_to(std::back_inserter(buf_), "{:%FT%T}Z {} {} \"{} {} HTTP/{}.{}\" {} {} {} {} {:.3f}ms{}{}\n",
                    std::chrono::time_point_cast<std::chrono::milliseconds>(now), r.listener,
-                   r.client_ip, r.method, r.target, r.version % 10, r.status, r.bytes_sent,
+                   r.client_ip, r.method, r.target, r.version / 10, r.version % 10, r.status, r.bytes_sent,
                    r.cluster.empty() ? "-" : r.cluster, r.upstream.empty() ? "-" : r.upstream,
                    static_cast<double>(r.duration_us) / 1000.0, r.error.empty() ? "" : " error=",
                    r.error);

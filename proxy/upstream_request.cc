@@ -72,6 +72,31 @@ void endToEnd(const std::vector<HeaderField>& in, std::vector<HeaderField>& out)
 
 }  // namespace
 
+bool writeHttp1RequestHead(std::string& out, const RequestHead& head) {
+  // Through the same writer Http1Session uses: hop-by-hop fields (te, connection...) dropped,
+  // X-Forwarded-*, chunked when the length is unknown.
+  ParseEvents req;
+  req.method_text = head.method;
+  req.target = head.path;
+  req.chunked = head.has_body && !head.content_length;
+  std::string cookie;  // HTTP/2 may split Cookie; HTTP/1.1 wants one field (RFC 9113 8.2.3)
+  for (const auto& [n, v] : head.fields) {
+    if (n == "cookie") {
+      if (!cookie.empty()) cookie.append("; ");
+      cookie.append(v);
+      continue;
+    }
+    req.fields.push_back(HeaderField{http::string_to_field(n), n, v});
+  }
+  if (!cookie.empty()) req.fields.push_back(HeaderField{http::field::cookie, "cookie", cookie});
+  UpstreamRequestInfo info;
+  info.client_ip = head.client_ip;
+  info.proto = head.scheme == "https" ? "https" : "http";
+  info.default_host = head.authority;
+  writeUpstreamRequestHead(out, req, info);
+  return req.chunked;
+}
+
 UpstreamRequest::UpstreamRequest(Worker& worker, uint32_t listener_index, ResponseSink& sink)
     : worker_(worker),
       listener_index_(listener_index),
@@ -96,29 +121,8 @@ void UpstreamRequest::start(RequestHead head) {
   if (!cluster_) return fail(404, "no-route", "no route matches this request");
   hash_key_ = cluster_->hashKey(fields, head_.client_ip);
 
-  // The HTTP/1.1 request head, through the same writer Http1Session uses: hop-by-hop fields
-  // (te, connection...) dropped, X-Forwarded-*, chunked when the length is unknown.
-  ParseEvents req;
-  req.method_text = head_.method;
-  req.target = head_.path;
-  req.chunked = head_.has_body && !head_.content_length;
-  std::string cookie;  // HTTP/2 may split Cookie; HTTP/1.1 wants one field (RFC 9113 8.2.3)
-  for (const auto& [n, v] : head_.fields) {
-    if (n == "cookie") {
-      if (!cookie.empty()) cookie.append("; ");
-      cookie.append(v);
-      continue;
-    }
-    req.fields.push_back(HeaderField{http::string_to_field(n), n, v});
-  }
-  if (!cookie.empty()) req.fields.push_back(HeaderField{http::field::cookie, "cookie", cookie});
-  UpstreamRequestInfo info;
-  info.client_ip = head_.client_ip;
-  info.proto = head_.scheme == "https" ? "https" : "http";
-  info.default_host = head_.authority;
   up_head_.clear();
-  writeUpstreamRequestHead(up_head_, req, info);
-  chunked_ = req.chunked;
+  chunked_ = writeHttp1RequestHead(up_head_, head_);
 
   const auto now = worker_.time().now();
   request_deadline_ = now + std::chrono::milliseconds(cluster_->config().request_timeout_ms);
@@ -187,6 +191,8 @@ void UpstreamRequest::checkDeadline(TimePoint now) {
       }
       return fail(504, "upstream-timeout", where() + " did not answer in time");
     case State::kResponding:
+      // Paused: the client has not read for idle_timeout_ms; else the instance stopped sending.
+      if (paused_) return fail(504, "client-stalled", "the client stopped reading the response");
       return fail(504, "upstream-timeout", where() + " stopped sending its response");
     default:
       return;
@@ -527,10 +533,7 @@ void UpstreamRequest::relayResponse() {
       if (state_ == State::kDone) return;
     }
     up_->in.consume(used);
-    if (paused_) {
-      deadline_ = TimePoint::max();  // the client is slow, not the instance
-      return;
-    }
+    if (paused_) return;  // the idle deadline now waits for the client to read
     if (need_more) break;
   }
   if (resp_parser_->is_done() && state_ == State::kResponding) {

@@ -63,6 +63,12 @@ struct RequestHead {
   int version = 20;  // for the access log: 20 = HTTP/2
 };
 
+// Appends the HTTP/1.1 request head for `head` to `out`: Host from :authority when the client
+// sent none, Cookie fields joined, hop-by-hop fields (te, connection...) dropped,
+// X-Forwarded-For/-Proto set, Transfer-Encoding: chunked when a body of unknown length follows.
+// Returns whether the body must be sent chunked.
+bool writeHttp1RequestHead(std::string& out, const RequestHead& head);
+
 // Where the response goes. Every call is made on the worker thread, possibly from inside an
 // UpstreamRequest method. After onResponseEnd, onGatewayError or onResponseReset no other call
 // follows.
