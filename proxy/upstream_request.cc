@@ -119,6 +119,12 @@ void UpstreamRequest::start(RequestHead head) {
       snapshot.routes[listener_index_]->match(host, head_.path, fields, worker_.random());
   cluster_ = worker_.cluster(cluster_index);
   if (!cluster_) return fail(404, "no-route", "no route matches this request");
+  if (cluster_->config().protocol != config::UpstreamProtocol::kHttp1)
+    // The HTTP/2 upstream stream (H2ClientConnection) is not behind this exchange's seam yet.
+    return fail(502, "upstream-protocol",
+                "cluster \"" + cluster_->name() +
+                    "\" speaks HTTP/2 to its instances; HTTP/2 clients reach HTTP/1.1 "
+                    "clusters only for now");
   hash_key_ = cluster_->hashKey(fields, head_.client_ip);
 
   up_head_.clear();
