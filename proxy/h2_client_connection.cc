@@ -206,9 +206,10 @@ void H2ClientConnection::cancel(int32_t id) {
     nghttp2_session_consume(session_, id, s->unconsumed);
     s->unconsumed = 0;
   }
-  // Both sides ended: the stream is closing by itself, a RST would be a frame on a closed stream.
+  // Both sides ended (the response's END_STREAM is being processed as onH2End runs): the stream
+  // closes by itself, and a RST would be a frame on a closed stream.
   if (nghttp2_session_get_stream_local_close(session_, id) == 1 &&
-      nghttp2_session_get_stream_remote_close(session_, id) == 1)
+      (s->remote_ended || nghttp2_session_get_stream_remote_close(session_, id) == 1))
     return;
   // The stream entry goes when nghttp2 closes the stream (after the RST is sent).
   nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "proxy/cluster_runtime.h"
+#include "proxy/h2_client_request.h"
 #include "proxy/http1_head_writer.h"
 #include "proxy/request_log.h"
 #include "proxy/worker.h"
@@ -105,6 +106,8 @@ UpstreamRequest::UpstreamRequest(Worker& worker, uint32_t listener_index, Respon
 
 UpstreamRequest::~UpstreamRequest() { dropUpstream(); }
 
+bool UpstreamRequest::done() const { return h2_ ? h2_->done() : state_ == State::kDone; }
+
 void UpstreamRequest::start(RequestHead head) {
   head_ = std::move(head);
   started_ = Clock::now();
@@ -119,13 +122,13 @@ void UpstreamRequest::start(RequestHead head) {
       snapshot.routes[listener_index_]->match(host, head_.path, fields, worker_.random());
   cluster_ = worker_.cluster(cluster_index);
   if (!cluster_) return fail(404, "no-route", "no route matches this request");
-  if (cluster_->config().protocol != config::UpstreamProtocol::kHttp1)
-    // The HTTP/2 upstream stream (H2ClientConnection) is not behind this exchange's seam yet.
-    return fail(502, "upstream-protocol",
-                "cluster \"" + cluster_->name() +
-                    "\" speaks HTTP/2 to its instances; HTTP/2 clients reach HTTP/1.1 "
-                    "clusters only for now");
   hash_key_ = cluster_->hashKey(fields, head_.client_ip);
+  if (cluster_->config().protocol != config::UpstreamProtocol::kHttp1) {
+    h2_ = std::make_shared<H2ClientRequest>(worker_, listener_index_, *sink_, *cluster_, hash_key_,
+                                            head_, started_);
+    state_ = State::kConnecting;
+    return h2_->start();
+  }
 
   up_head_.clear();
   chunked_ = writeHttp1RequestHead(up_head_, head_);
@@ -137,12 +140,17 @@ void UpstreamRequest::start(RequestHead head) {
 }
 
 void UpstreamRequest::pushBody(std::string_view data) {
+  if (h2_) return h2_->pushBody(data);
   if (state_ == State::kDone || body_ended_) return;
   pending_.append(data);
   if ((state_ == State::kExchanging || state_ == State::kResponding) && !writing_) writeRequest();
 }
 
 void UpstreamRequest::endBody(std::vector<std::pair<std::string, std::string>> trailers) {
+  if (h2_) {
+    body_ended_ = true;
+    return h2_->endBody(std::move(trailers));
+  }
   if (state_ == State::kDone || body_ended_) return;
   body_ended_ = true;
   trailers_ = std::move(trailers);
@@ -150,6 +158,7 @@ void UpstreamRequest::endBody(std::vector<std::pair<std::string, std::string>> t
 }
 
 void UpstreamRequest::resumeResponse() {
+  if (h2_) return h2_->resumeResponse();
   if (state_ != State::kResponding || !paused_) return;
   paused_ = false;
   deadline_ = Clock::now() + std::chrono::milliseconds(cluster_->config().idle_timeout_ms);
@@ -158,6 +167,7 @@ void UpstreamRequest::resumeResponse() {
 }
 
 void UpstreamRequest::cancel() {
+  if (h2_) h2_->cancel();
   if (state_ == State::kDone) return;
   sink_ = nullptr;
   state_ = State::kDone;
@@ -173,6 +183,7 @@ std::string UpstreamRequest::where() const {
 // Deadlines.
 
 void UpstreamRequest::checkDeadline(TimePoint now) {
+  if (h2_) return h2_->checkDeadline(now);
   if (state_ == State::kDone || state_ == State::kIdle) return;
   // A departed instance's requests in flight may finish within drain_timeout_ms, no longer.
   if (host_ && host_->departed() && now >= host_->drain_deadline)

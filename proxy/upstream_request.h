@@ -23,13 +23,12 @@
 // The request is written while kExchanging and kResponding (an answer may come before the whole
 // body went out).
 //
-// The seam to the upstream protocol: a try is "send the request on a connection, receive the
-// response as events (head, data, trailers, end, or a failure before/after the head)". Today one
-// try is an HTTP/1.1 connection (the methods under "HTTP/1.1 try" in the .cc: the request head
-// written with writeUpstreamRequestHead, the body framed with Content-Length or chunked, the
-// response read with ResponseParser). An HTTP/2 upstream stream replaces exactly those methods:
-// it calls onTryHead / onTryData / onTryTrailers / onTryEnd / onTryFailure, and everything
-// above them (routing, retries, accounting, the sink) stays as it is.
+// The upstream protocol: for an http1 cluster a try is an HTTP/1.1 connection (the methods under
+// "HTTP/1.1 try" in the .cc: the request head written with writeUpstreamRequestHead, the body
+// framed with Content-Length or chunked, the response read with ResponseParser). For an h2c/h2
+// cluster, once routed, the exchange is handed whole to H2ClientRequest (a stream on the
+// instance's H2ClientPool), which keeps the same contract with the sink and the same retry,
+// accounting and access-log rules; the public methods below forward to it.
 
 #include <memory>
 #include <optional>
@@ -47,6 +46,7 @@ namespace switchyard::proxy {
 
 class Worker;
 class ClusterRuntime;
+class H2ClientRequest;
 struct ListenerStats;
 
 // A request as the downstream decoded it, owned by the exchange.
@@ -115,7 +115,7 @@ class UpstreamRequest final : public std::enable_shared_from_this<UpstreamReques
   // The client went away: stops everything, the sink hears nothing more.
   void cancel();
 
-  bool done() const { return state_ == State::kDone; }
+  bool done() const;
   bool requestEnded() const { return body_ended_; }
 
  private:
@@ -197,6 +197,8 @@ class UpstreamRequest final : public std::enable_shared_from_this<UpstreamReques
   unsigned final_status_ = 0;
   uint64_t bytes_sent_ = 0;
   std::string error_cause_;
+  // Clusters speaking HTTP/2 (h2c/h2): after routing, the exchange is H2ClientRequest's.
+  std::shared_ptr<H2ClientRequest> h2_;
 };
 
 }  // namespace switchyard::proxy

@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <iterator>
+#include <regex>
 #include <sstream>
 #include <thread>
 
@@ -205,6 +207,8 @@ TEST(H2UpstreamTest, ConcurrentRequestsShareOneUpstreamConnection) {
   EXPECT_EQ(backend.streamCount(), 100u);
   EXPECT_EQ(backend.connectionCount(), 1u);  // one worker: every stream on one connection
   EXPECT_GT(backend.maxConcurrentSeen(), 5u);
+  // A stream that ended both ways is not reset (servers count resets as abuse).
+  EXPECT_EQ(backend.resetsReceived(), 0u);
   EXPECT_EQ(metric(gateway, "switchyard_upstream_connects_total{cluster=\"grpc\""), 1);
 }
 
@@ -435,6 +439,71 @@ http {
   EXPECT_NE(r.out.find("2000 2xx"), std::string::npos) << r.out;
   // Twenty clients at once over few upstream connections (one worker).
   EXPECT_LE(metric(gateway, "switchyard_upstream_connects_total{cluster=\"grpc\""), 2);
+}
+
+// HTTP/2 on both sides: the gateway's HTTP/2 downstream (UpstreamRequest) hands requests for
+// h2c clusters to the HTTP/2 client.
+TEST(H2UpstreamTest, NghttpToAnH2cBackendWithTrailersOnEveryStream) {
+  H2Backend backend("h2");
+  backend.setBehavior(H2BackendBehavior::grpc("grpc-body", "7"));
+  Gateway gateway;
+  ASSERT_TRUE(gateway.start(
+      kConfig, {{"BACKENDS", Gateway::addressList({backend.address()})}, {"EXTRA", ""}}));
+  const auto r = runCommand({"nghttp", "-v", "-n", "-t", "20", "-m", "8", "-H", "te: trailers",
+                             "http://127.0.0.1:" + std::to_string(gateway.port()) + "/svc/M"},
+                            60s);
+  ASSERT_EQ(r.exit_code, 0) << r.output();
+  // Eight streams, each ending with a trailers HEADERS frame (END_STREAM | END_HEADERS).
+  const std::regex trailer(R"(recv HEADERS frame <length=\d+, flags=0x05, stream_id=\d+>)");
+  const auto trailers = static_cast<size_t>(std::distance(
+      std::sregex_iterator(r.out.begin(), r.out.end(), trailer), std::sregex_iterator()));
+  EXPECT_EQ(trailers, 8u) << r.out;
+  EXPECT_NE(r.out.find("grpc-status: 7"), std::string::npos) << r.out;
+  ASSERT_TRUE(backend.waitForRequests(8, 5s));
+  for (const auto& req : backend.requests()) {
+    EXPECT_EQ(req.header("te"), "trailers");
+    EXPECT_EQ(req.path, "/svc/M");
+    EXPECT_EQ(req.header("x-forwarded-proto"), "http");
+  }
+  EXPECT_EQ(backend.connectionCount(), 1u);
+}
+
+TEST(H2UpstreamTest, H2loadStreamsMultiplexedOnBothSides) {
+  H2Backend backend("h2");
+  Gateway gateway;
+  ASSERT_TRUE(gateway.start(
+      kConfig, {{"BACKENDS", Gateway::addressList({backend.address()})}, {"EXTRA", ""}}));
+  const auto r = runCommand({"h2load", "-n", "2000", "-c", "4", "-m", "20",
+                             "http://127.0.0.1:" + std::to_string(gateway.port()) + "/"},
+                            60s);
+  ASSERT_EQ(r.exit_code, 0) << r.output();
+  EXPECT_NE(r.out.find("2000 succeeded, 0 failed"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("2000 2xx"), std::string::npos) << r.out;
+  // 80 streams at once from the clients, on one upstream connection (one worker, the
+  // backend allows 100).
+  EXPECT_EQ(backend.connectionCount(), 1u) << gateway.process().stderrText();
+  EXPECT_GT(backend.maxConcurrentSeen(), 1u);
+  EXPECT_EQ(backend.resetsReceived(), 0u);
+}
+
+TEST(H2UpstreamTest, CurlHttp2BodiesBothWaysThroughAnH2cCluster) {
+  H2Backend backend("h2");
+  backend.setBehavior(H2BackendBehavior::echo());
+  Gateway gateway;
+  ASSERT_TRUE(gateway.start(
+      kConfig, {{"BACKENDS", Gateway::addressList({backend.address()})}, {"EXTRA", ""}}));
+  TempDir dir;
+  std::string body(1 << 20, '\0');
+  for (size_t i = 0; i < body.size(); ++i) body[i] = static_cast<char>('a' + i % 23);
+  const auto in = dir.writeFile("in.bin", body);
+  const auto r =
+      runCommand({"curl", "-sS", "--http2-prior-knowledge", "--max-time", "20", "--data-binary",
+                  "@" + in, "-o", dir.file("out.bin"), "-w", "%{http_code} %{http_version}",
+                  "http://127.0.0.1:" + std::to_string(gateway.port()) + "/echo"},
+                 30s);
+  ASSERT_EQ(r.exit_code, 0) << r.output();
+  EXPECT_EQ(r.out, "200 2");
+  EXPECT_TRUE(dir.readFile("out.bin") == body);
 }
 
 }  // namespace

@@ -369,17 +369,6 @@ TEST(Http2Test, AMalformedFrameGetsNghttp2sGoawayAndIsCounted) {
   EXPECT_EQ(lastLine(ok.out), "200 2") << ok.output();
 }
 
-TEST(Http2Test, AnH2cClusterIsRefusedPlainlyUntilTheExchangeSpeaksHttp2Upstream) {
-  TestBackend backend("a");
-  Gateway gateway;
-  ASSERT_TRUE(gateway.start(kConfig, vars({backend.address()}, "    protocol: h2c")));
-  CommandResult r = curlH2({"-i", url(gateway)});
-  ASSERT_EQ(r.exit_code, 0) << r.output();
-  EXPECT_EQ(lastLine(r.out), "502 2");
-  EXPECT_NE(r.out.find("x-switchyard-error: upstream-protocol"), std::string::npos) << r.out;
-  EXPECT_EQ(backend.requestCount(), 0u);
-}
-
 TEST(Http2Test, Http1ClientsAreUnchangedOnTheSameListener) {
   TestBackend backend("a");
   Gateway gateway;

@@ -229,6 +229,10 @@ class H2Backend::Impl {
 
   static int onFrameRecv(nghttp2_session* session, const nghttp2_frame* f, void* ud) {
     auto* c = static_cast<Conn*>(ud);
+    if (f->hd.type == NGHTTP2_RST_STREAM) {
+      std::lock_guard lock(c->impl.mu_);
+      ++c->impl.resets_;
+    }
     if (f->hd.type != NGHTTP2_HEADERS && f->hd.type != NGHTTP2_DATA) return 0;
     auto it = c->streams.find(f->hd.stream_id);
     if (it == c->streams.end()) return 0;
@@ -361,6 +365,7 @@ class H2Backend::Impl {
   uint64_t connections_ = 0;
   uint64_t streams_ = 0;
   uint32_t max_concurrent_ = 0;
+  uint64_t resets_ = 0;
   std::deque<H2BackendRequest> requests_;
 };
 
@@ -477,6 +482,11 @@ uint64_t H2Backend::connectionCount() const {
 uint64_t H2Backend::streamCount() const {
   std::lock_guard lock(impl_->mu_);
   return impl_->streams_;
+}
+
+uint64_t H2Backend::resetsReceived() const {
+  std::lock_guard lock(impl_->mu_);
+  return impl_->resets_;
 }
 
 uint32_t H2Backend::maxConcurrentSeen() const {

@@ -88,6 +88,8 @@ class H2Backend {
 
   uint64_t connectionCount() const;  // accepted since start
   uint64_t streamCount() const;      // request heads received since start
+  // RST_STREAM frames received from clients.
+  uint64_t resetsReceived() const;
   // The most streams open at once on one connection.
   uint32_t maxConcurrentSeen() const;
   // Requests whose body ended (or that were answered), in completion order.
