@@ -1,6 +1,7 @@
 #include "proxy/http1_session.h"
 
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/string.hpp>
 #include <limits>
 #include <utility>
 
@@ -168,8 +169,8 @@ void Http1Session::onClientRead(error_code ec, std::size_t n) {
 void Http1Session::handOverToHttp2() {
   state_ = State::kClosed;
   deadline_ = TimePoint::max();
-  auto h2 = std::make_shared<H2ServerSession>(worker_, listener_index_, std::move(client_),
-                                              view(in_));
+  auto h2 =
+      std::make_shared<H2ServerSession>(worker_, listener_index_, std::move(client_), view(in_));
   in_.consume(in_.size());
   h2->start();
 }
@@ -783,44 +784,32 @@ void Http1Session::delegateToH2(std::size_t head_bytes) {
                      "cluster \"" + cluster_->name() + "\" speaks HTTP/2: Upgrade is not relayed",
                      true);
   const bool https = listener().protocol == config::ListenerProtocol::kHttps;
-  const bool tls_upstream = cluster_->config().protocol == config::UpstreamProtocol::kH2;
+  const auto expect = findField(req_.fields, http::field::expect);
   H2ClientExchange::Request r;
-  r.headers = H2ClientExchange::requestHeaders(req_, tls_upstream ? "https" : "http", client_ip_,
-                                               https ? "https" : "http",
-                                               listener().address.str());
-  r.has_body = has_body_;
-  r.idempotent = idempotent_;
+  r.expect_continue = expect && boost::beast::iequals(*expect, "100-continue");
+  r.head = H2ClientExchange::requestHead(req_, https ? "https" : "http", client_ip_,
+                                         listener().address.str(), r.expect_continue);
   r.head_request = head_request_;
   r.client_version = client_version_;
   r.keep_alive = keep_alive_;
-  r.hash_key = hash_key_;
-  // The head's views point into in_: the headers above are copies.
+  // The head's views point into in_: the head above is a copy.
   in_.consume(head_bytes);
   req_parser_->eager(true);
   state_ = State::kExchanging;
   h2_ = std::make_shared<H2ClientExchange>(
-      worker_, *cluster_,
-      H2ClientExchange::Client{client_, in_, *req_parser_, req_, shared_from_this()},
-      std::move(r), [this](H2ClientExchange::Outcome o) { onH2Done(std::move(o)); });
+      worker_, listener_index_,
+      H2ClientExchange::Client{client_, in_, *req_parser_, req_, shared_from_this()}, std::move(r),
+      [this](H2ClientExchange::Outcome o) { onH2Done(o); });
   h2_->start();
 }
 
 void Http1Session::onH2Done(H2ClientExchange::Outcome o) {
   auto exchange = std::move(h2_);  // its caller holds it until this returns
-  host_ = std::move(o.host);
-  bytes_sent_ = o.bytes_sent;
-  switch (o.kind) {
-    case H2ClientExchange::Outcome::Kind::kError:
-      return sendError(o.status, o.cause, o.detail, !o.keep_alive);
-    case H2ClientExchange::Outcome::Kind::kDone:
-      final_status_ = o.status;
-      keep_alive_ = keep_alive_ && o.keep_alive;
-      completeRequest();
-      if (!keep_alive_) return closeClient();
-      return nextRequest();
-    case H2ClientExchange::Outcome::Kind::kAbort:
-      return abort();
-  }
+  // The exchange's UpstreamRequest has counted and logged the request.
+  if (o.abort) return abort();
+  keep_alive_ = keep_alive_ && o.keep_alive;
+  if (!keep_alive_) return closeClient();
+  nextRequest();
 }
 
 // ---------------------------------------------------------------------------------------------

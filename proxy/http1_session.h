@@ -110,9 +110,9 @@ class Http1Session final : public DownstreamSession,
   // The balancer's view of the exchange with host_ ends (in-flight down). Idempotent.
   void releaseLoad();
 
-  // Clusters speaking HTTP/2 upstream (h2c/h2): the exchange is delegated to H2ClientExchange,
-  // which reads the rest of the request and writes the response; the session gets it back in
-  // onH2Done.
+  // Clusters speaking HTTP/2 upstream (h2c/h2): the exchange is delegated to H2ClientExchange
+  // (over an UpstreamRequest), which reads the rest of the request and writes the response; the
+  // session gets the connection back in onH2Done.
   void delegateToH2(std::size_t head_bytes);
   void onH2Done(H2ClientExchange::Outcome outcome);
 

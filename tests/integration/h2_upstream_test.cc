@@ -368,6 +368,26 @@ TEST(H2UpstreamTest, ABidirectionalStreamFlowsBothWaysAtOnce) {
   ASSERT_TRUE(conn.readUntil("grpc-status: 0\r\n\r\n", 5s)) << conn.received();
 }
 
+TEST(H2UpstreamTest, Expect100ContinueIsAnsweredByTheGateway) {
+  H2Backend backend("h2");
+  backend.setBehavior(H2BackendBehavior::echo());
+  Gateway gateway;
+  ASSERT_TRUE(gateway.start(
+      kConfig, {{"BACKENDS", Gateway::addressList({backend.address()})}, {"EXTRA", ""}}));
+  RawConn conn(gateway.port());
+  ASSERT_TRUE(conn.ok());
+  ASSERT_TRUE(conn.send(
+      "PUT /up HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n"
+      "Connection: close\r\n\r\n"));
+  // The body is sent only after the interim answer.
+  ASSERT_TRUE(conn.readUntil("HTTP/1.1 100 Continue\r\n\r\n", 5s)) << conn.received();
+  ASSERT_TRUE(conn.send("hello"));
+  ASSERT_TRUE(conn.readUntil("5\r\nhello\r\n", 5s)) << conn.received();
+  ASSERT_TRUE(backend.waitForRequests(1, 5s));
+  EXPECT_EQ(backend.requests().at(0).body, "hello");
+  EXPECT_EQ(backend.requests().at(0).header("expect"), "");
+}
+
 TEST(H2UpstreamTest, LargeBodiesCrossBothFlowControlWindows) {
   H2Backend backend("h2");
   backend.setBehavior(H2BackendBehavior::echo());
