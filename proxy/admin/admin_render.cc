@@ -360,6 +360,20 @@ std::string renderLivePage(const AdminView& v) {
                         htmlEscape(v.zookeeper->state), htmlEscape(v.zookeeper->session_id),
                         v.zookeeper->expirations);
   auto json = nlohmann::json::parse(renderClustersJson(v));
+  html += "<table><tr><th>listener</th><th>protocol</th><th>address</th><th>to</th>"
+          "<th>connections open</th><th>connections</th><th>bytes in</th><th>bytes out</th></tr>";
+  for (const auto& l : json["listeners"]) {
+    const bool tcp = l.contains("cluster");
+    html += fmt::format(
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+        "<td>{}</td></tr>",
+        htmlEscape(l["name"].get<std::string>()), htmlEscape(l["protocol"].get<std::string>()),
+        htmlEscape(l["address"].get<std::string>()),
+        tcp ? htmlEscape(l["cluster"].get<std::string>()) : "routes",
+        l["connections_open"].dump(), l["connections_total"].dump(),
+        tcp ? l["bytes_received"].dump() : "-", tcp ? l["bytes_sent"].dump() : "-");
+  }
+  html += "</table>";
   for (const auto& c : json["clusters"]) {
     html += fmt::format("<h2>{}</h2><p>{} &middot; {} &middot; {}{}</p>",
                         htmlEscape(c["name"].get<std::string>()), htmlEscape(c["discovery"].get<std::string>()),

@@ -130,6 +130,11 @@ TEST(TcpProxyTest, RelaysLargePayloadsBothWaysAndCountsThem) {
   EXPECT_EQ(json["listeners"][0]["protocol"], "tcp");
   EXPECT_EQ(json["listeners"][0]["cluster"], "backends");
   EXPECT_EQ(json["listeners"][0]["bytes_sent"], kSize);
+  // The live page has the listener, its cluster and its bytes.
+  const std::string page = HttpClient::get(gateway.adminPort(), "/", {}, 2s).body;
+  EXPECT_NE(page.find("<td>tunnel</td><td>tcp</td>"), std::string::npos) << page;
+  EXPECT_NE(page.find("<td>backends</td>"), std::string::npos) << page;
+  EXPECT_NE(page.find("<td>" + std::to_string(kSize) + "</td>"), std::string::npos) << page;
   auto inst = instance(gateway, echo.address());
   EXPECT_EQ(inst["requests"], 1) << inst.dump();
   EXPECT_EQ(inst["in_flight"], 0) << inst.dump();
