@@ -1,5 +1,6 @@
 #include "proxy/h2_stream.h"
 
+#include <algorithm>
 #include <boost/beast/http/status.hpp>
 #include <charconv>
 #include <cstring>
@@ -61,7 +62,12 @@ void H2Stream::onResponseHead(unsigned status, const std::vector<HeaderField>& f
   std::vector<nghttp2_nv> nva;
   nva.reserve(fields.size());
   for (const auto& f : fields) {
-    names.push_back(lowerName(f.name));
+    // Most instances send lower-case names already: those go as they are, without a copy.
+    if (std::none_of(f.name.begin(), f.name.end(), [](char c) { return c >= 'A' && c <= 'Z'; })) {
+      nva.push_back(makeNv(f.name, f.value));
+      continue;
+    }
+    names.push_back(lowerName(f.name));  // reserved: the views stay valid
     nva.push_back(makeNv(names.back(), f.value));
   }
   // A HEAD answer, 204 and 304 have no body: END_STREAM rides on the HEADERS frame.
