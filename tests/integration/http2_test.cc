@@ -273,7 +273,9 @@ TEST(Http2Test, RetriesMoveAStreamToAnotherInstance) {
 
 TEST(Http2Test, SigtermAnswersStreamsInFlightWithGoawayAndExitsZero) {
   TestBackend backend("a");
-  backend.setBehavior(BackendBehavior::delayed(1500ms));
+  // Long enough that the drain reaches the worker while the streams are in flight, even on a
+  // loaded machine (were they answered first, the drain would be a plain final GOAWAY).
+  backend.setBehavior(BackendBehavior::delayed(3000ms));
   Gateway gateway;
   ASSERT_TRUE(gateway.start(kConfig, vars({backend.address()})));
   json result;
