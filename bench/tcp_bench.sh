@@ -176,17 +176,19 @@ for scenario in dict.fromkeys(r["scenario"] for r in rows):
         rs = [r for r in rows if r["scenario"] == scenario and r["target"] == target]
         if not rs:
             continue
-        med = lambda k: statistics.median(r.get(k, 0) for r in rs)
-        wall, cpu, errors = med("wall_s") or 1, med("cpu_s"), sum(r.get("errors", 0) for r in rs)
+        # Each figure is taken per run, then the median over the rounds.
+        med = lambda f: statistics.median(f(r) for r in rs)
+        wall = lambda r: r.get("wall_s") or 1
+        errors = sum(r.get("errors", 0) for r in rs)
+        cpu_share = med(lambda r: r["cpu_s"] / wall(r))
         if scenario.startswith("rr"):
-            trips = med("round_trips")
-            through = f"{trips / wall:,.0f} round trips/s"
-            unit = f"{cpu / max(trips, 1) * 1e5:.2f} s / 100k trips"
-            p99 = f"{med('p99_us'):.0f}"
+            through = f"{med(lambda r: r.get('round_trips', 0) / wall(r)):,.0f} round trips/s"
+            unit = f"{med(lambda r: r['cpu_s'] / max(r.get('round_trips', 0), 1) * 1e5):.2f} s / 100k trips"
+            p99 = f"{med(lambda r: r.get('p99_us', 0)):.0f}"
         else:
-            gb = med("bytes") / 1e9
-            through = f"{gb * 1e3 / wall:,.0f} MB/s"
-            unit = f"{cpu / max(gb, 1e-9):.3f} s / GB"
+            through = f"{med(lambda r: r.get('bytes', 0) / 1e6 / wall(r)):,.0f} MB/s"
+            unit = f"{med(lambda r: r['cpu_s'] / max(r.get('bytes', 0) / 1e9, 1e-9)):.3f} s / GB"
             p99 = "-"
-        print(f"| {scenario} | {target} | {through} | {p99} | {cpu / wall * 100:.0f} % | {unit} | {errors} |")
+        cpu = cpu_share
+        print(f"| {scenario} | {target} | {through} | {p99} | {cpu * 100:.0f} % | {unit} | {errors} |")
 PY
