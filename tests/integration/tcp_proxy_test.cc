@@ -47,6 +47,7 @@ clusters:
     load_balancer: ${LB}
     connect_timeout_ms: 500
     drain_timeout_ms: ${DRAIN}
+    max_connections_per_instance: ${PER_INSTANCE}
     ${CLUSTER_EXTRA}
 admin:
   address: "127.0.0.1:${ADMIN}"
@@ -57,7 +58,7 @@ ${EXTRA}
 ::testing::AssertionResult startGateway(Gateway& gateway, std::map<std::string, std::string> vars) {
   const std::map<std::string, std::string> defaults = {
       {"LB", "round_robin"},   {"WORKERS", "1"},      {"IDLE", "60000"}, {"DRAIN", "30000"},
-      {"MAX_CONNS", "100000"}, {"CLUSTER_EXTRA", ""}, {"EXTRA", ""}};
+      {"MAX_CONNS", "100000"}, {"CLUSTER_EXTRA", ""}, {"EXTRA", ""},     {"PER_INSTANCE", "1024"}};
   for (const auto& [key, value] : defaults) vars.try_emplace(key, value);
   return gateway.start(kConfig, vars);
 }
@@ -499,6 +500,23 @@ TEST(TcpProxyTest, MaxConnectionsRefusesTunnelsOverTheLimit) {
       },
       5s));
   EXPECT_TRUE(second.echoes("still"));
+}
+
+TEST(TcpProxyTest, AnInstanceAtItsConnectionLimitTakesNoMoreTunnels) {
+  TcpBackend echo;
+  Gateway gateway;
+  ASSERT_TRUE(
+      startGateway(gateway, {{"DISCOVERY", staticList({echo.address()})}, {"PER_INSTANCE", "1"}}));
+  TcpClient first, second;
+  ASSERT_TRUE(first.connect(gateway.port()));
+  ASSERT_TRUE(first.echoes("1"));
+  ASSERT_TRUE(second.connect(gateway.port()));
+  EXPECT_TRUE(second.waitClosed(3s));
+  EXPECT_EQ(echo.accepted(), 1u);
+  EXPECT_EQ(
+      metric(gateway, "switchyard_errors_total{listener=\"tunnel\",cause=\"connection-limit\"}"),
+      1);
+  EXPECT_TRUE(first.echoes("still"));
 }
 
 }  // namespace
