@@ -212,6 +212,35 @@ void readOutlierDetection(const MapReader& c, Diagnostics& diag, OutlierDetectio
   o.readUint32("max_ejected_percent", od.max_ejected_percent, 0, 100);
 }
 
+// tls: { ca: FILE, server_name: NAME, verify: true|false }. An empty map is TLS with the system
+// store and the instance's host as the name.
+void readUpstreamTls(const MapReader& c, const LoadContext& ctx, UpstreamTls& tls) {
+  Diagnostics& diag = ctx.diag;
+  MapReader t(c.get("tls"), c.pathOf("tls"), diag, {"ca", "server_name", "verify"});
+  if (!t.valid()) return;
+  t.readString("ca", tls.ca);
+  if (!tls.ca.empty()) tls.ca = ctx.resolve(tls.ca);
+  if (t.has("server_name")) {
+    std::string name;
+    t.readString("server_name", name);
+    const bool bad = std::any_of(name.begin(), name.end(), [](char ch) {
+      return std::isspace(static_cast<unsigned char>(ch)) || ch == '/' || ch == '@';
+    });
+    if (bad)
+      diag.errorAt(t.pathOf("server_name"),
+                   "expected a host name or IP address (no scheme, path or spaces), got \"" +
+                       name + "\"");
+    else
+      tls.server_name = name;
+  }
+  if (t.has("verify")) {
+    auto choice = readChoice(t.get("verify"), t.pathOf("verify"), diag, {"true", "false"});
+    if (choice) tls.verify = *choice == 0;
+  }
+  if (!tls.verify && t.has("ca"))
+    diag.errorAt(t.pathOf("ca"), "ca is not used with verify: false (nothing is verified)");
+}
+
 void checkHashOn(const MapReader& c, const Cluster& cluster, bool balancer_ok, Diagnostics& diag) {
   if (!balancer_ok) return;
   const bool hashing = cluster.load_balancer == LoadBalancerKind::kRingHash ||
@@ -232,7 +261,7 @@ Cluster readCluster(const YAML::Node& node, const std::string& path, const LoadC
               {"name", "discovery", "protocol", "load_balancer", "hash_on", "slow_start_ms",
                "connect_timeout_ms", "request_timeout_ms", "idle_timeout_ms", "drain_timeout_ms",
                "max_connections_per_instance", "retries", "health_check", "outlier_detection",
-               "panic_threshold_percent"});
+               "panic_threshold_percent", "tls"});
   if (!c.valid()) return cluster;
   if (c.require("name")) c.readString("name", cluster.name);
   if (c.require("discovery")) readDiscovery(c, ctx, cluster.discovery);
@@ -256,6 +285,13 @@ Cluster readCluster(const YAML::Node& node, const std::string& path, const LoadC
   }
   if (c.has("outlier_detection")) readOutlierDetection(c, diag, cluster.outlier_detection);
   c.readUint32("panic_threshold_percent", cluster.panic_threshold_percent, 0, 100);
+  if (c.has("tls")) {
+    cluster.tls.emplace();
+    readUpstreamTls(c, ctx, *cluster.tls);
+    if (cluster.protocol == UpstreamProtocol::kH2c)
+      diag.errorAt(c.pathOf("tls"),
+                   "h2c is HTTP/2 in cleartext: use protocol: h2 for HTTP/2 over TLS, or drop tls");
+  }
   return cluster;
 }
 

@@ -139,6 +139,18 @@ struct OutlierDetection {
   bool operator==(const OutlierDetection&) const = default;
 };
 
+// TLS towards a cluster's instances (`tls:` of a cluster): HTTP/1.1 over TLS with protocol http1,
+// and the TLS of protocol h2 (which uses the defaults when the key is absent).
+struct UpstreamTls {
+  std::string ca;           // PEM bundle the instances' certificates must chain to; empty = the
+                            // system store. Resolved relative to the config file.
+  std::string server_name;  // SNI and the name verified; empty = the instance's host (a DNS name
+                            // is sent as SNI; an IP address is verified against IP SANs)
+  bool verify = true;       // false: encrypt without checking the certificate (testing only)
+
+  bool operator==(const UpstreamTls&) const = default;
+};
+
 struct Cluster {
   std::string name;
   Discovery discovery;
@@ -155,6 +167,10 @@ struct Cluster {
   std::optional<HealthCheck> health_check;
   OutlierDetection outlier_detection;
   uint32_t panic_threshold_percent = 50;
+  std::optional<UpstreamTls> tls;
+
+  // Whether connections to the instances speak TLS (protocol h2, or any protocol with tls:).
+  bool usesTls() const { return tls.has_value() || protocol == UpstreamProtocol::kH2; }
 
   bool operator==(const Cluster&) const = default;
 };

@@ -135,6 +135,14 @@ void writeCluster(YAML::Emitter& out, const Cluster& c) {
   out << YAML::Key << "max_ejected_percent" << YAML::Value << od.max_ejected_percent;
   out << YAML::EndMap;
   out << YAML::Key << "panic_threshold_percent" << YAML::Value << c.panic_threshold_percent;
+  if (c.tls) {
+    out << YAML::Key << "tls" << YAML::Value << YAML::BeginMap;
+    if (!c.tls->ca.empty()) text(out << YAML::Key << "ca" << YAML::Value, c.tls->ca);
+    if (!c.tls->server_name.empty())
+      text(out << YAML::Key << "server_name" << YAML::Value, c.tls->server_name);
+    out << YAML::Key << "verify" << YAML::Value << (c.tls->verify ? "true" : "false");
+    out << YAML::EndMap;
+  }
   out << YAML::EndMap;
 }
 

@@ -25,6 +25,7 @@
 #include <string>
 
 #include "common/time_source.h"
+#include "proxy/client_stream.h"
 #include "proxy/http1_parser.h"
 #include "proxy/upstream_request.h"
 
@@ -37,7 +38,7 @@ class H2ClientExchange final : public ResponseSink,
  public:
   // The client side, owned by the delegating session and valid while the exchange runs.
   struct Client {
-    boost::asio::ip::tcp::socket& socket;
+    ClientStream& socket;  // the client connection, plain or TLS
     boost::beast::flat_buffer& in;  // request bytes after the head
     RequestParser& parser;          // past the head, eager
     ParseEvents& events;

@@ -208,7 +208,7 @@ struct H2ServerSession::Callbacks {
 
 // ---------------------------------------------------------------------------------------------
 
-H2ServerSession::H2ServerSession(Worker& worker, uint32_t listener_index, tcp::socket socket,
+H2ServerSession::H2ServerSession(Worker& worker, uint32_t listener_index, ClientStream socket,
                                  std::string_view initial)
     : worker_(worker),
       listener_index_(listener_index),
@@ -219,7 +219,7 @@ H2ServerSession::H2ServerSession(Worker& worker, uint32_t listener_index, tcp::s
   ++stats_.connections_open;
   ++stats_.http2_connections;
   error_code ec;
-  auto ep = socket_.remote_endpoint(ec);
+  auto ep = socket_.socket().remote_endpoint(ec);
   if (!ec) client_ip_ = ep.address().to_string();
 
   nghttp2_session_callbacks* cbs = nullptr;
@@ -394,10 +394,10 @@ void H2ServerSession::maybeClose() {
   // client still sends until it closes, so that unread bytes do not turn into a reset that
   // destroys our GOAWAY before the client reads it.
   if (lingering_) return;
-  error_code ec;
-  socket_.shutdown(tcp::socket::shutdown_send, ec);
-  if (ec) return abort();
   lingering_ = true;
+  socket_.shutdownSend([self = shared_from_this()](error_code ec) {
+    if (ec && ec != asio::error::operation_aborted) self->abort();
+  });
   closing_ = true;
   deadline_ = Clock::now() + kCloseLinger;
   for (auto& [id, st] : streams_)
@@ -411,8 +411,7 @@ void H2ServerSession::abort() {
   deadline_ = TimePoint::max();
   for (auto& [id, st] : streams_)
     if (st->exchange) st->exchange->cancel();
-  error_code ignored;
-  socket_.close(ignored);
+  socket_.close();
 }
 
 void H2ServerSession::drain() {

@@ -35,6 +35,7 @@
 
 #include "common/time_source.h"
 #include "config/config.h"
+#include "proxy/client_stream.h"
 #include "proxy/downstream_session.h"
 #include "proxy/h2_flood_guard.h"
 #include "proxy/h2_stream.h"
@@ -52,7 +53,7 @@ class H2ServerSession final : public DownstreamSession,
 
   // `initial` holds bytes already read from the socket (the preface, and possibly more). The
   // creator has counted the accepted connection (ListenerStats::connections_accepted).
-  H2ServerSession(Worker& worker, uint32_t listener_index, boost::asio::ip::tcp::socket socket,
+  H2ServerSession(Worker& worker, uint32_t listener_index, ClientStream socket,
                   std::string_view initial);
   ~H2ServerSession() override;
   H2ServerSession(const H2ServerSession&) = delete;
@@ -96,7 +97,7 @@ class H2ServerSession final : public DownstreamSession,
   Worker& worker_;
   const uint32_t listener_index_;
   ListenerStats& stats_;
-  boost::asio::ip::tcp::socket socket_;
+  ClientStream socket_;  // plain (h2c) or TLS (h2)
   std::string client_ip_;
   std::list<DownstreamSession*>::iterator registration_;
   nghttp2_session* session_ = nullptr;

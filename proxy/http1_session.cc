@@ -77,16 +77,16 @@ void appendTrailers(std::string& out, const std::vector<HeaderField>& trailers) 
 
 }  // namespace
 
-Http1Session::Http1Session(Worker& worker, uint32_t listener_index, tcp::socket socket)
+Http1Session::Http1Session(Worker& worker, uint32_t listener_index, ClientStream stream)
     : worker_(worker),
       listener_index_(listener_index),
       stats_(worker.listenerStats(listener_index)),
-      client_(std::move(socket)) {
+      client_(std::move(stream)) {
   registration_ = worker_.registerSession(this);
   ++stats_.connections_open;
   ++stats_.connections_accepted;
   error_code ec;
-  auto ep = client_.remote_endpoint(ec);
+  auto ep = client_.socket().remote_endpoint(ec);
   if (!ec) client_ip_ = ep.address().to_string();
 }
 
@@ -268,14 +268,14 @@ void Http1Session::sendError(unsigned status, std::string_view cause, std::strin
   writeErrorResponse(error_out_, status, cause, detail, keep_alive_, head_request_);
   state_ = State::kWritingError;
   setDeadline(listener().limits.idle_timeout_ms);
-  asio::async_write(client_, asio::buffer(error_out_),
-                    [self = shared_from_this()](error_code ec, std::size_t n) {
-                      if (self->state_ == State::kClosed) return;
-                      self->bytes_sent_ += n;
-                      self->completeRequest();
-                      if (ec || !self->keep_alive_) return self->closeClient();
-                      self->nextRequest();
-                    });
+  client_.asyncWrite(asio::buffer(error_out_),
+                     [self = shared_from_this()](error_code ec, std::size_t n) {
+                       if (self->state_ == State::kClosed) return;
+                       self->bytes_sent_ += n;
+                       self->completeRequest();
+                       if (ec || !self->keep_alive_) return self->closeClient();
+                       self->nextRequest();
+                     });
 }
 
 void Http1Session::completeRequest() {
@@ -319,11 +319,12 @@ void Http1Session::closeClient() {
   dropUpstream();
   // Lingering close: stop sending, then read and discard until the client closes, so that
   // unread request bytes do not turn our last answer into a reset on the client's side.
-  error_code ec;
-  client_.shutdown(tcp::socket::shutdown_send, ec);
-  if (ec) return abort();
+  // (TLS: close_notify, then the same wait; both are bounded by the linger deadline.)
   state_ = State::kClosing;
   setDeadline(kLingerMs);
+  client_.shutdownSend([self = shared_from_this()](error_code ec) {
+    if (ec && ec != asio::error::operation_aborted) self->abort();
+  });
   if (!client_reading_) readClient();
 }
 
@@ -334,8 +335,7 @@ void Http1Session::abort() {
   if (h2_) std::exchange(h2_, nullptr)->abort();
   deadline_ = TimePoint::max();
   dropUpstream();
-  error_code ec;
-  client_.close(ec);
+  client_.close();
 }
 
 void Http1Session::drain() {
@@ -416,13 +416,26 @@ void Http1Session::pickAndConnect() {
                      "instance " + host_->endpoint().id + " of cluster \"" + cluster_->name() +
                          "\" is at max_connections_per_instance",
                      has_body_);
-  up_ = std::make_unique<UpstreamConnection>(worker_.context());
+  tls_failure_.clear();
+  up_ = openUpstreamConnection();
+  if (!up_) return;
   ++up_gen_;
   host_->connectionOpened();
   setDeadline(cluster_->config().connect_timeout_ms);
-  up_->socket.async_connect(
+  up_->stream.asyncConnect(
       host_->endpoint().address,
       [self = shared_from_this(), gen = up_gen_](error_code ec) { self->onConnected(ec, gen); });
+}
+
+std::unique_ptr<UpstreamConnection> Http1Session::openUpstreamConnection() {
+  auto conn = UpstreamConnection::open(worker_.context(), worker_.tls(), cluster_->config(),
+                                       host_->endpoint());
+  if (!conn)
+    sendError(502, "upstream-tls",
+              "cluster \"" + cluster_->name() +
+                  "\": its TLS settings did not load (the gateway's log says why)",
+              has_body_);
+  return conn;
 }
 
 void Http1Session::onConnected(error_code ec, uint64_t gen) {
@@ -430,11 +443,13 @@ void Http1Session::onConnected(error_code ec, uint64_t gen) {
   if (ec) {
     ++host_->stats.connect_failures;
     cluster_->recordFailure(*host_);
+    // A TLS failure (verification, protocol) is a connect failure that says why.
+    tls_failure_ = up_->stream.handshakeStarted() ? up_->stream.describeError(ec) : "";
     return onUpstreamFailure(ec, true);
   }
   if (!up_->reused) {
     error_code ignored;
-    up_->socket.set_option(tcp::no_delay(true), ignored);
+    up_->stream.socket().set_option(tcp::no_delay(true), ignored);
   }
   ++host_->stats.in_flight;
   counted_in_flight_ = true;
@@ -462,11 +477,11 @@ void Http1Session::onConnected(error_code ec, uint64_t gen) {
 
 void Http1Session::resendRequest() {
   req_writing_ = true;
-  asio::async_write(up_->socket, asio::buffer(replay_),
-                    [self = shared_from_this(), gen = up_gen_](error_code ec, std::size_t) {
-                      // Continues as after any request write: the rest of the body follows.
-                      self->onRequestWritten(ec, gen);
-                    });
+  up_->stream.asyncWrite(asio::buffer(replay_),
+                        [self = shared_from_this(), gen = up_gen_](error_code ec, std::size_t) {
+                          // Continues as after any request write: the rest of the body follows.
+                          self->onRequestWritten(ec, gen);
+                        });
 }
 
 void Http1Session::onUpstreamFailure(error_code ec, bool connect_phase) {
@@ -481,6 +496,9 @@ void Http1Session::onUpstreamFailure(error_code ec, bool connect_phase) {
   const std::string where =
       failed ? "instance " + failed->endpoint().id + " of cluster \"" + cluster_->name() + "\""
              : "cluster \"" + cluster_->name() + "\"";
+  if (connect_phase && !tls_failure_.empty())
+    return sendError(502, "upstream-tls", where + ": TLS handshake failed: " + tls_failure_,
+                     false);
   if (connect_phase)
     return sendError(502, "connect-failure", where + ": connect failed: " + ec.message(), false);
   sendError(502, "upstream-reset", where + " closed the connection: " + ec.message(), false);
@@ -591,10 +609,10 @@ void Http1Session::pumpRequest() {
   }
   req_consume_ = used;
   req_writing_ = true;
-  asio::async_write(up_->socket, req_bufs_,
-                    [self = shared_from_this(), gen = up_gen_](error_code ec, std::size_t) {
-                      self->onRequestWritten(ec, gen);
-                    });
+  up_->stream.asyncWrite(req_bufs_,
+                        [self = shared_from_this(), gen = up_gen_](error_code ec, std::size_t) {
+                          self->onRequestWritten(ec, gen);
+                        });
 }
 
 void Http1Session::onRequestWritten(error_code ec, uint64_t gen) {
@@ -618,7 +636,7 @@ void Http1Session::onRequestSent() {
 }
 
 void Http1Session::readUpstream() {
-  up_->socket.async_read_some(
+  up_->stream.async_read_some(
       up_->in.prepare(kReadSize),
       [self = shared_from_this(), gen = up_gen_](error_code ec, std::size_t n) {
         self->onUpstreamRead(ec, n, gen);
@@ -717,8 +735,8 @@ void Http1Session::relayResponse() {
     if (resp_parser_->is_done()) return onResponseDone();
     return readUpstream();
   }
-  asio::async_write(
-      client_, resp_bufs_,
+  client_.asyncWrite(
+      resp_bufs_,
       [self = shared_from_this(), gen = up_gen_, tunnel](error_code ec, std::size_t n) {
         if (gen != self->up_gen_ || self->state_ != State::kExchanging) return;
         if (ec) return self->abort();
@@ -832,30 +850,33 @@ void Http1Session::startTunnel() {
 
 void Http1Session::tunnelFlush(bool client_to_upstream) {
   auto& src_buf = client_to_upstream ? in_ : up_->in;
-  auto& dst = client_to_upstream ? up_->socket : client_;
+  auto& dst = client_to_upstream ? up_->stream : client_;
   if (src_buf.size() == 0) return tunnelRead(client_to_upstream);
-  asio::async_write(dst, src_buf.data(),
-                    [self = shared_from_this(), client_to_upstream](error_code ec, std::size_t n) {
-                      if (self->state_ != State::kTunnel) return;
-                      if (ec) return self->abort();
-                      auto& buf = client_to_upstream ? self->in_ : self->up_->in;
-                      buf.consume(n);
-                      self->setDeadline(self->cluster_->config().idle_timeout_ms);
-                      self->tunnelRead(client_to_upstream);
-                    });
+  dst.asyncWrite(src_buf.data(),
+                 [self = shared_from_this(), client_to_upstream](error_code ec, std::size_t n) {
+                   if (self->state_ != State::kTunnel) return;
+                   if (ec) return self->abort();
+                   auto& buf = client_to_upstream ? self->in_ : self->up_->in;
+                   buf.consume(n);
+                   self->setDeadline(self->cluster_->config().idle_timeout_ms);
+                   self->tunnelRead(client_to_upstream);
+                 });
 }
 
 void Http1Session::tunnelRead(bool client_to_upstream) {
-  auto& src = client_to_upstream ? client_ : up_->socket;
+  auto& src = client_to_upstream ? client_ : up_->stream;
   auto& buf = client_to_upstream ? in_ : up_->in;
   src.async_read_some(buf.prepare(kReadSize), [self = shared_from_this(), client_to_upstream](
                                                   error_code ec, std::size_t n) {
     if (self->state_ != State::kTunnel) return;
-    auto& dst = client_to_upstream ? self->up_->socket : self->client_;
+    auto& dst = client_to_upstream ? self->up_->stream : self->client_;
     if (ec) {
       // One direction ended: pass the half-close on; when both have, the tunnel is done.
+      // TLS has no dependable half-close (close_notify ends the whole connection for most
+      // peers): everything read was written already, so the tunnel ends here.
+      if (dst.isTls()) return self->abort();
       error_code ignored;
-      dst.shutdown(tcp::socket::shutdown_send, ignored);
+      dst.socket().shutdown(tcp::socket::shutdown_send, ignored);
       if (--self->tunnel_open_ == 0) self->abort();
       return;
     }

@@ -33,6 +33,7 @@
 
 #include "common/time_source.h"
 #include "config/config.h"
+#include "proxy/client_stream.h"
 #include "proxy/downstream_session.h"
 #include "proxy/h2_client_exchange.h"
 #include "proxy/http1_head_writer.h"
@@ -49,7 +50,8 @@ struct ListenerStats;
 class Http1Session final : public DownstreamSession,
                            public std::enable_shared_from_this<Http1Session> {
  public:
-  Http1Session(Worker& worker, uint32_t listener_index, boost::asio::ip::tcp::socket socket);
+  // `stream` is the accepted connection, plain or TLS (handshake done).
+  Http1Session(Worker& worker, uint32_t listener_index, ClientStream stream);
   ~Http1Session();
 
   void start();
@@ -89,6 +91,9 @@ class Http1Session final : public DownstreamSession,
 
   // Upstream side.
   void pickAndConnect();
+  // A new connection to host_, TLS when the cluster says so; null when the cluster's TLS
+  // settings did not load (the request is answered 502).
+  std::unique_ptr<UpstreamConnection> openUpstreamConnection();
   void onConnected(boost::system::error_code ec, uint64_t gen);
   using Failure = TryFailure;
   void onUpstreamFailure(boost::system::error_code ec, bool connect_phase);
@@ -126,7 +131,7 @@ class Http1Session final : public DownstreamSession,
   Worker& worker_;
   const uint32_t listener_index_;
   ListenerStats& stats_;
-  boost::asio::ip::tcp::socket client_;
+  ClientStream client_;
   std::string client_ip_;
   std::list<DownstreamSession*>::iterator registration_;
   State state_ = State::kIdle;
@@ -189,6 +194,7 @@ class Http1Session final : public DownstreamSession,
   unsigned final_status_ = 0;
   uint64_t bytes_sent_ = 0;
   std::string error_cause_;
+  std::string tls_failure_;  // why the last try's TLS handshake failed (502 upstream-tls)
   std::string error_out_;
   std::shared_ptr<H2ClientExchange> h2_;  // the request being relayed to an HTTP/2 upstream
 };

@@ -11,6 +11,7 @@
 #include "proxy/announce_command.h"
 #include "proxy/ctl_command.h"
 #include "proxy/server.h"
+#include "proxy/tls_context_set.h"
 
 #ifndef SWITCHYARD_VERSION
 #define SWITCHYARD_VERSION "dev"
@@ -31,6 +32,15 @@ bool reportErrors(const config::LoadResult& loaded) {
 int runCheck(const std::string& path) {
   auto loaded = config::loadConfigFile(path);
   if (!reportErrors(loaded)) return 1;
+  // The files the configuration names must load too: certificates, keys, CA bundles.
+  std::vector<std::string> tls_errors, tls_warnings;
+  proxy::TlsContextSet::build(loaded.config, nullptr, tls_errors, tls_warnings);
+  for (const auto& w : tls_warnings) std::cerr << path << ": warning: " << w << "\n";
+  for (const auto& e : tls_errors) std::cerr << path << ": " << e << "\n";
+  if (!tls_errors.empty()) {
+    std::cerr << tls_errors.size() << " error(s) in the files " << path << " names\n";
+    return 1;
+  }
   std::cout << path << ": OK (" << loaded.config.listeners.size() << " listener(s), "
             << loaded.config.clusters.size() << " cluster(s))\n";
   return 0;

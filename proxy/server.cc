@@ -10,6 +10,7 @@
 #include "discovery/serverset_source.h"
 #include "discovery/source_factory.h"
 #include "proxy/access_log.h"
+#include "proxy/tls_context_set.h"
 
 namespace switchyard::proxy {
 
@@ -100,12 +101,23 @@ Server::~Server() {
 
 Result<bool> Server::bind() {
   if (auto why = unsupportedClusterProtocol(*config_)) return makeError(*why);
+  // Certificates, keys and CA files first: a gateway that cannot serve TLS does not start.
+  std::vector<std::string> tls_errors, tls_warnings;
+  tls_ = TlsContextSet::build(*config_, nullptr, tls_errors, tls_warnings);
+  for (const auto& w : tls_warnings) spdlog::warn("{}", w);
+  if (!tls_errors.empty()) {
+    std::string message = tls_errors.front();
+    for (size_t i = 1; i < tls_errors.size(); ++i) message += "\n" + tls_errors[i];
+    return makeError(message);
+  }
+  for (auto& w : workers_) w->applyTls(tls_);
   for (uint32_t li = 0; li < config_->listeners.size(); ++li) {
     const auto& l = config_->listeners[li];
     if (l.protocol != config::ListenerProtocol::kHttp &&
+        l.protocol != config::ListenerProtocol::kHttps &&
         l.protocol != config::ListenerProtocol::kTcp)
       return makeError("listener \"" + l.name + "\": protocol " + config::toString(l.protocol) +
-                       " is not supported yet (only http and tcp)");
+                       " is not supported yet");
     for (auto& w : workers_) {
       auto a = openReusePort(w->context(), l.address);
       if (!a) return a.error();
@@ -130,8 +142,14 @@ int Server::run() {
   spdlog::info("switchyard serving: {} worker(s), {} listener(s), admin on {}:{}", workers_.size(),
                config_->listeners.size(), admin_endpoint_.address().to_string(),
                admin_endpoint_.port());
-  for (const auto& l : config_->listeners)
-    spdlog::info("listener {} on {}", l.name, l.address.str());
+  for (size_t i = 0; i < config_->listeners.size(); ++i) {
+    const auto& l = config_->listeners[i];
+    if (auto tls = tls_->listener(i))
+      spdlog::info("listener {} on {} (https, certificate serial {}, valid until {})", l.name,
+                   l.address.str(), tls->serial(), tls->notAfter());
+    else
+      spdlog::info("listener {} on {}", l.name, l.address.str());
+  }
   signals_.add(SIGTERM);
   signals_.add(SIGINT);
   signals_.add(SIGHUP);
@@ -343,9 +361,25 @@ void Server::reload() {
     return;
   }
   config_ = next;
+  reloadTls();
   clusters_->apply(config_);
   watchWeights();
   spdlog::info("reload applied: {} cluster(s)", config_->clusters.size());
+}
+
+void Server::reloadTls() {
+  std::vector<std::string> errors, warnings;
+  tls_ = TlsContextSet::build(*config_, tls_.get(), errors, warnings);
+  for (const auto& w : warnings) spdlog::warn("reload: {}", w);
+  for (const auto& e : errors) spdlog::error("reload: {}", e);
+  for (size_t i = 0; i < config_->listeners.size(); ++i)
+    if (auto tls = tls_->listener(i))
+      spdlog::info("listener {}: certificate serial {} (valid until {})",
+                   config_->listeners[i].name, tls->serial(), tls->notAfter());
+  for (auto& w : workers_) {
+    Worker* worker = w.get();
+    worker->post([worker, tls = tls_] { worker->applyTls(tls); });
+  }
 }
 
 void Server::shutdown() {

@@ -23,6 +23,7 @@
 namespace switchyard::proxy {
 
 class AccessLogSink;
+class TlsContextSet;
 
 class Server final : public AdminBackend {
  public:
@@ -53,6 +54,9 @@ class Server final : public AdminBackend {
   void publish(std::shared_ptr<const routing::RoutingSnapshot> snapshot);
   void waitSignal();
   void reload();
+  // Certificates and CA files are read again: new connections get the new contexts; a file that
+  // fails keeps the context it would have replaced (and the log says why).
+  void reloadTls();
   // weights.zookeeper_path: the node of every cluster whose operator weights are shared.
   void watchWeights();
   void onWeightsNode(const std::string& cluster, const std::optional<std::string>& data);
@@ -72,6 +76,7 @@ class Server final : public AdminBackend {
   // Active health checks: their verdicts are folded into every snapshot published.
   HealthChecker health_{control_, [this] { publish(clusters_->current()); }};
   std::shared_ptr<const routing::RoutingSnapshot> published_;  // the workers' latest
+  std::shared_ptr<const TlsContextSet> tls_;                   // the workers' latest
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<routing::ClusterManager> clusters_;
   // Operator weights shared through ZooKeeper; null without a weights section.

@@ -26,6 +26,9 @@ void ListenerStats::merge(const ListenerStats& o) {
   http2_streams += o.http2_streams;
   for (const auto& [kind, n] : o.http2_flood_closed) http2_flood_closed[kind] += n;
   http2_protocol_errors += o.http2_protocol_errors;
+  tls_handshakes += o.tls_handshakes;
+  tls_handshake_failures += o.tls_handshake_failures;
+  tls_handshake_timeouts += o.tls_handshake_timeouts;
 }
 
 void InstanceStats::merge(const InstanceStats& o) {

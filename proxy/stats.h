@@ -65,6 +65,11 @@ struct ListenerStats {
   uint64_t http2_streams = 0;
   std::map<std::string, uint64_t> http2_flood_closed;
   uint64_t http2_protocol_errors = 0;
+  // https listeners: TLS handshakes done, failed (a client not speaking TLS, no common cipher,
+  // a reset) and timed out (not done within header_timeout_ms).
+  uint64_t tls_handshakes = 0;
+  uint64_t tls_handshake_failures = 0;
+  uint64_t tls_handshake_timeouts = 0;
 
   void merge(const ListenerStats& o);
 };

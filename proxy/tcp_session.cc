@@ -50,7 +50,7 @@ ClusterRuntime* TcpSession::currentCluster() {
   return c && c->name() == cluster_name_ ? c : nullptr;
 }
 
-tcp::socket& TcpSession::socketOf(bool client) { return client ? client_ : up_->socket; }
+tcp::socket& TcpSession::socketOf(bool client) { return client ? client_ : up_->stream.socket(); }
 
 void TcpSession::start() {
   const auto now = worker_.time().now();
@@ -92,7 +92,7 @@ void TcpSession::pickAndConnect() {
   ++up_gen_;
   host_->connectionOpened();
   deadline_ = after(now, cluster->config().connect_timeout_ms);
-  up_->socket.async_connect(
+  up_->stream.socket().async_connect(
       host_->endpoint().address,
       [self = shared_from_this(), gen = up_gen_](error_code ec) { self->onConnected(ec, gen); });
 }
@@ -101,7 +101,7 @@ void TcpSession::onConnected(error_code ec, uint64_t gen) {
   if (gen != up_gen_ || state_ != State::kConnecting) return;
   if (ec) return onConnectFailure();
   error_code ignored;
-  up_->socket.set_option(tcp::no_delay(true), ignored);
+  up_->stream.socket().set_option(tcp::no_delay(true), ignored);
   const auto now = worker_.time().now();
   if (ClusterRuntime* cluster = currentCluster()) cluster->recordSuccess(*host_);
   // p2c_ewma's latency for a tunnel: the time to connect, the one round trip it has.

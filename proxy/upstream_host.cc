@@ -5,8 +5,19 @@
 #include <cerrno>
 
 #include "proxy/h2_client_pool.h"
+#include "proxy/tls_context_set.h"
 
 namespace switchyard::proxy {
+
+std::unique_ptr<UpstreamConnection> UpstreamConnection::open(boost::asio::io_context& ctx,
+                                                             const TlsContextSet* tls,
+                                                             const config::Cluster& c,
+                                                             const routing::Endpoint& endpoint) {
+  if (!c.usesTls()) return std::make_unique<UpstreamConnection>(ctx);
+  auto context = tls ? tls->cluster(c.name) : nullptr;
+  if (!context) return nullptr;
+  return std::make_unique<UpstreamConnection>(ctx, std::move(context), endpoint.id);
+}
 
 UpstreamHost::UpstreamHost(const routing::Endpoint& endpoint, uint32_t max_connections)
     : endpoint_(endpoint), max_connections_(max_connections) {
@@ -22,7 +33,7 @@ std::unique_ptr<UpstreamConnection> UpstreamHost::takeIdle() {
     // The upstream may have closed an idle connection (its keep-alive timeout); a peek tells
     // without consuming anything. Data here would be a protocol error, so drop it too.
     char byte;
-    ssize_t n = ::recv(conn->socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    ssize_t n = ::recv(conn->stream.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return conn;
     discard(std::move(conn));
   }
@@ -42,8 +53,7 @@ void UpstreamHost::release(std::unique_ptr<UpstreamConnection> conn, bool reusab
 
 void UpstreamHost::discard(std::unique_ptr<UpstreamConnection> conn) {
   if (!conn) return;
-  boost::system::error_code ignored;
-  conn->socket.close(ignored);
+  conn->stream.close();
   --stats.connections_open;
 }
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/time_source.h"
+#include "proxy/client_stream.h"
 #include "proxy/outlier_detector.h"
 #include "proxy/stats.h"
 #include "routing/cluster_snapshot.h"
@@ -19,10 +20,26 @@
 namespace switchyard::proxy {
 
 class H2ClientPool;
+class TlsClientContext;
+class TlsContextSet;
 
 struct UpstreamConnection {
-  explicit UpstreamConnection(boost::asio::io_context& ctx) : socket(ctx) {}
-  boost::asio::ip::tcp::socket socket;
+  // Plain TCP to the instance.
+  explicit UpstreamConnection(boost::asio::io_context& ctx)
+      : stream(boost::asio::ip::tcp::socket(ctx)) {}
+  // TLS to the instance `instance_id` ("host:port": SNI and the verified name, unless the
+  // cluster sets server_name). stream.asyncConnect() connects and handshakes.
+  UpstreamConnection(boost::asio::io_context& ctx, std::shared_ptr<const TlsClientContext> tls,
+                     std::string_view instance_id)
+      : stream(boost::asio::ip::tcp::socket(ctx), std::move(tls), instance_id) {}
+  // A new connection to `endpoint` of cluster `c`: TLS with the cluster's context from `tls`
+  // when the cluster speaks TLS (null when that context did not load), else plain.
+  static std::unique_ptr<UpstreamConnection> open(boost::asio::io_context& ctx,
+                                                  const TlsContextSet* tls,
+                                                  const config::Cluster& c,
+                                                  const routing::Endpoint& endpoint);
+
+  ClientStream stream;
   boost::beast::flat_buffer in;  // response bytes not yet used
   bool reused = false;           // has carried a request before
   TimePoint idle_since{};

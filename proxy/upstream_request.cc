@@ -237,11 +237,16 @@ void UpstreamRequest::pickAndConnect() {
   }
   if (host_->atConnectionLimit())
     return fail(503, "connection-limit", where() + " is at max_connections_per_instance");
-  up_ = std::make_unique<UpstreamConnection>(worker_.context());
+  up_ = UpstreamConnection::open(worker_.context(), worker_.tls(), cluster_->config(),
+                                 host_->endpoint());
+  if (!up_)
+    return fail(502, "upstream-tls",
+                "cluster \"" + cluster_->name() +
+                    "\": its TLS settings did not load (the gateway's log says why)");
   ++up_gen_;
   host_->connectionOpened();
   deadline_ = Clock::now() + std::chrono::milliseconds(cluster_->config().connect_timeout_ms);
-  up_->socket.async_connect(
+  up_->stream.asyncConnect(
       host_->endpoint().address,
       [self = shared_from_this(), gen = up_gen_](error_code ec) { self->onConnected(ec, gen); });
 }
@@ -368,7 +373,7 @@ void UpstreamRequest::onConnected(error_code ec, uint64_t gen) {
   }
   if (!up_->reused) {
     error_code ignored;
-    up_->socket.set_option(tcp::no_delay(true), ignored);
+    up_->stream.socket().set_option(tcp::no_delay(true), ignored);
   }
   ++host_->stats.in_flight;
   counted_in_flight_ = true;
@@ -430,10 +435,10 @@ void UpstreamRequest::writeRequest() {
     return;
   }
   writing_ = true;
-  asio::async_write(up_->socket, bufs_,
-                    [self = shared_from_this(), gen = up_gen_](error_code ec, std::size_t) {
-                      self->onRequestWritten(ec, gen);
-                    });
+  up_->stream.asyncWrite(bufs_,
+                         [self = shared_from_this(), gen = up_gen_](error_code ec, std::size_t) {
+                           self->onRequestWritten(ec, gen);
+                         });
 }
 
 void UpstreamRequest::onRequestWritten(error_code ec, uint64_t gen) {
@@ -476,7 +481,7 @@ void UpstreamRequest::resetParser() {
 void UpstreamRequest::readResponse() {
   if (reading_ || paused_ || !up_) return;
   reading_ = true;
-  up_->socket.async_read_some(
+  up_->stream.async_read_some(
       up_->in.prepare(kReadSize),
       [self = shared_from_this(), gen = up_gen_](error_code ec, std::size_t n) {
         self->onResponseRead(ec, n, gen);

@@ -5,6 +5,8 @@
 #include "proxy/access_log.h"
 #include "proxy/http1_session.h"
 #include "proxy/tcp_session.h"
+#include "proxy/tls_context_set.h"
+#include "proxy/tls_handshake.h"
 
 namespace switchyard::proxy {
 
@@ -104,6 +106,8 @@ void Worker::applySnapshot(std::shared_ptr<const routing::RoutingSnapshot> snaps
   snapshot_ = std::move(snapshot);
 }
 
+void Worker::applyTls(std::shared_ptr<const TlsContextSet> tls) { tls_ = std::move(tls); }
+
 std::list<DownstreamSession*>::iterator Worker::registerSession(DownstreamSession* s) {
   return sessions_.insert(sessions_.end(), s);
 }
@@ -141,8 +145,17 @@ void Worker::startSession(uint32_t listener_index, tcp::socket socket) {
     case config::ListenerProtocol::kTcp:
       std::make_shared<TcpSession>(*this, listener_index, std::move(socket))->start();
       return;
+    case config::ListenerProtocol::kHttps: {
+      // The handshake first; the protocol it negotiates then picks the session.
+      auto tls = tls_ ? tls_->listener(listener_index) : nullptr;
+      if (!tls) return socket.close(ignored);  // never: bind() refuses a listener without one
+      std::make_shared<TlsHandshake>(*this, listener_index, std::move(socket), std::move(tls))
+          ->start();
+      return;
+    }
     default:
-      std::make_shared<Http1Session>(*this, listener_index, std::move(socket))->start();
+      std::make_shared<Http1Session>(*this, listener_index, ClientStream(std::move(socket)))
+          ->start();
       return;
   }
 }

@@ -24,6 +24,7 @@ namespace switchyard::proxy {
 class AccessLogBuffer;
 class AccessLogSink;
 class DownstreamSession;
+class TlsContextSet;
 
 class Worker {
  public:
@@ -44,6 +45,10 @@ class Worker {
 
   // ---- Worker thread only from here on. ----
   void applySnapshot(std::shared_ptr<const routing::RoutingSnapshot> snapshot);
+  // The TLS contexts of the running configuration (the control thread builds them at start and
+  // at each reload); new connections take the current ones, established ones keep theirs.
+  void applyTls(std::shared_ptr<const TlsContextSet> tls);
+  const TlsContextSet* tls() const { return tls_.get(); }
   const routing::RoutingSnapshot& snapshot() const { return *snapshot_; }
   ClusterRuntime* cluster(int index) {
     return index >= 0 && static_cast<size_t>(index) < clusters_.size()
@@ -83,6 +88,7 @@ class Worker {
   SystemTimeSource time_;
   Random random_;
   std::shared_ptr<const routing::RoutingSnapshot> snapshot_;
+  std::shared_ptr<const TlsContextSet> tls_;
   std::vector<std::unique_ptr<ClusterRuntime>> clusters_;  // by cluster index
   // By listener index; a deque so that the references sessions hold stay valid as it grows.
   std::deque<ListenerStats> listener_stats_;

@@ -116,6 +116,19 @@ std::string renderPrometheus(const AdminView& v) {
   for (size_t i = 0; i < v.stats->listeners.size(); ++i)
     w.sample("downstream_connections_total", listenerLabel(i),
              v.stats->listeners[i].connections_accepted);
+  w.family("downstream_tls_handshakes_total", "counter",
+           "TLS handshakes on https listeners, by result (ok, failed, timeout)");
+  for (size_t i = 0; i < v.stats->listeners.size(); ++i) {
+    if (i >= listeners.size() || listeners[i].protocol != config::ListenerProtocol::kHttps)
+      continue;
+    const auto& l = v.stats->listeners[i];
+    w.sample("downstream_tls_handshakes_total", listenerLabel(i) + ",result=\"ok\"",
+             l.tls_handshakes);
+    w.sample("downstream_tls_handshakes_total", listenerLabel(i) + ",result=\"failed\"",
+             l.tls_handshake_failures);
+    w.sample("downstream_tls_handshakes_total", listenerLabel(i) + ",result=\"timeout\"",
+             l.tls_handshake_timeouts);
+  }
   w.family("errors_total", "counter",
            "Answers of the gateway's own, by x-switchyard-error cause (tcp listeners: tunnels "
            "the gateway closed or could not open, by cause)");
