@@ -227,9 +227,9 @@ void readUpstreamTls(const MapReader& c, const LoadContext& ctx, UpstreamTls& tl
       return std::isspace(static_cast<unsigned char>(ch)) || ch == '/' || ch == '@';
     });
     if (bad)
-      diag.errorAt(t.pathOf("server_name"),
-                   "expected a host name or IP address (no scheme, path or spaces), got \"" +
-                       name + "\"");
+      diag.errorAt(
+          t.pathOf("server_name"),
+          "expected a host name or IP address (no scheme, path or spaces), got \"" + name + "\"");
     else
       tls.server_name = name;
   }

@@ -97,17 +97,17 @@ class ClientStream {
   void asyncConnect(const boost::asio::ip::tcp::endpoint& to, Handler&& handler) {
     if (!tls_) return socket_.async_connect(to, std::forward<Handler>(handler));
     tls_->stream.next_layer().async_connect(
-        to, [tls = tls_, handler = std::forward<Handler>(handler)](
-                boost::system::error_code ec) mutable {
+        to, [tls = tls_,
+             handler = std::forward<Handler>(handler)](boost::system::error_code ec) mutable {
           if (ec) return handler(ec);
           boost::system::error_code ignored;
           tls->stream.next_layer().set_option(boost::asio::ip::tcp::no_delay(true), ignored);
           tls->handshake_started = true;
+          // Taken before `tls` moves into the handler (argument order is unspecified).
           auto& stream = tls->stream;
-          stream.async_handshake(tls->role, [tls = std::move(tls), handler = std::move(handler)](
-                                                boost::system::error_code ec) mutable {
-            handler(ec);
-          });
+          const auto role = tls->role;
+          stream.async_handshake(role, [tls = std::move(tls), handler = std::move(handler)](
+                                           boost::system::error_code ec) mutable { handler(ec); });
         });
   }
 
@@ -126,10 +126,8 @@ class ClientStream {
     if (!tls_) {
       boost::system::error_code ec;
       socket_.shutdown(Socket::shutdown_send, ec);
-      return boost::asio::post(socket_.get_executor(),
-                               [handler = std::forward<Handler>(handler), ec]() mutable {
-                                 handler(ec);
-                               });
+      return boost::asio::post(socket_.get_executor(), [handler = std::forward<Handler>(handler),
+                                                        ec]() mutable { handler(ec); });
     }
     tls_->stream.async_shutdown(keepAlive(std::forward<Handler>(handler)));
   }

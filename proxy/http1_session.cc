@@ -478,10 +478,10 @@ void Http1Session::onConnected(error_code ec, uint64_t gen) {
 void Http1Session::resendRequest() {
   req_writing_ = true;
   up_->stream.asyncWrite(asio::buffer(replay_),
-                        [self = shared_from_this(), gen = up_gen_](error_code ec, std::size_t) {
-                          // Continues as after any request write: the rest of the body follows.
-                          self->onRequestWritten(ec, gen);
-                        });
+                         [self = shared_from_this(), gen = up_gen_](error_code ec, std::size_t) {
+                           // Continues as after any request write: the rest of the body follows.
+                           self->onRequestWritten(ec, gen);
+                         });
 }
 
 void Http1Session::onUpstreamFailure(error_code ec, bool connect_phase) {
@@ -497,8 +497,7 @@ void Http1Session::onUpstreamFailure(error_code ec, bool connect_phase) {
       failed ? "instance " + failed->endpoint().id + " of cluster \"" + cluster_->name() + "\""
              : "cluster \"" + cluster_->name() + "\"";
   if (connect_phase && !tls_failure_.empty())
-    return sendError(502, "upstream-tls", where + ": TLS handshake failed: " + tls_failure_,
-                     false);
+    return sendError(502, "upstream-tls", where + ": TLS handshake failed: " + tls_failure_, false);
   if (connect_phase)
     return sendError(502, "connect-failure", where + ": connect failed: " + ec.message(), false);
   sendError(502, "upstream-reset", where + " closed the connection: " + ec.message(), false);
@@ -610,9 +609,9 @@ void Http1Session::pumpRequest() {
   req_consume_ = used;
   req_writing_ = true;
   up_->stream.asyncWrite(req_bufs_,
-                        [self = shared_from_this(), gen = up_gen_](error_code ec, std::size_t) {
-                          self->onRequestWritten(ec, gen);
-                        });
+                         [self = shared_from_this(), gen = up_gen_](error_code ec, std::size_t) {
+                           self->onRequestWritten(ec, gen);
+                         });
 }
 
 void Http1Session::onRequestWritten(error_code ec, uint64_t gen) {
@@ -736,8 +735,7 @@ void Http1Session::relayResponse() {
     return readUpstream();
   }
   client_.asyncWrite(
-      resp_bufs_,
-      [self = shared_from_this(), gen = up_gen_, tunnel](error_code ec, std::size_t n) {
+      resp_bufs_, [self = shared_from_this(), gen = up_gen_, tunnel](error_code ec, std::size_t n) {
         if (gen != self->up_gen_ || self->state_ != State::kExchanging) return;
         if (ec) return self->abort();
         self->bytes_sent_ += n;

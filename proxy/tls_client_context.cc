@@ -35,8 +35,7 @@ Result<std::shared_ptr<const TlsClientContext>> TlsClientContext::create(
       std::ifstream in(tls.ca);
       if (!in) return makeError("ca " + tls.ca + ": cannot read it: " + std::strerror(errno));
       if (SSL_CTX_load_verify_locations(ctx, tls.ca.c_str(), nullptr) != 1)
-        return makeError("ca " + tls.ca + ": not a PEM certificate bundle: " +
-                         takeOpenSslError());
+        return makeError("ca " + tls.ca + ": not a PEM certificate bundle: " + takeOpenSslError());
     }
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
   } else {

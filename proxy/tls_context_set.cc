@@ -19,9 +19,9 @@ std::shared_ptr<const TlsContextSet> TlsContextSet::build(const config::Config& 
       continue;
     }
     auto kept = previous ? previous->listener(i) : nullptr;
-    errors.push_back("listener " + l.name + ": " + loaded.error().message +
-                     (kept ? "; it keeps its current certificate (serial " + kept->serial() + ")"
-                           : ""));
+    errors.push_back(
+        "listener " + l.name + ": " + loaded.error().message +
+        (kept ? "; it keeps its current certificate (serial " + kept->serial() + ")" : ""));
     set->listeners_[i] = std::move(kept);
   }
   for (const auto& c : config.clusters) {

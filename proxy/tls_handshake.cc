@@ -26,7 +26,8 @@ TlsHandshake::~TlsHandshake() {
 }
 
 void TlsHandshake::start() {
-  const uint32_t ms = worker_.snapshot().config->listeners[listener_index_].limits.header_timeout_ms;
+  const uint32_t ms =
+      worker_.snapshot().config->listeners[listener_index_].limits.header_timeout_ms;
   deadline_ = Clock::now() + std::chrono::milliseconds(ms);
   stream_.asyncHandshake(
       [self = shared_from_this()](boost::system::error_code ec) { self->onHandshake(ec); });

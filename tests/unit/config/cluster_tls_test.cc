@@ -56,9 +56,9 @@ TEST(ClusterTlsTest, EveryKeyIsRead) {
 }
 
 TEST(ClusterTlsTest, UnknownKeyGetsAHint) {
-  EXPECT_EQ(onlyError(withCluster("    tls: { ca_file: ca.pem }\n")),
-            "test.yaml:8:12: clusters[0].tls.ca_file: unknown key \"ca_file\" (did you mean "
-            "\"ca\"?)");
+  EXPECT_EQ(onlyError(withCluster("    tls: { verfy: false }\n")),
+            "test.yaml:8:12: clusters[0].tls.verfy: unknown key \"verfy\" (did you mean "
+            "\"verify\"?)");
   EXPECT_EQ(onlyError(withCluster("    tls: { sever_name: x }\n")),
             "test.yaml:8:12: clusters[0].tls.sever_name: unknown key \"sever_name\" (did you "
             "mean \"server_name\"?)");
