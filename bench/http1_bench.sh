@@ -11,6 +11,9 @@
 #   RATE=20000                           total offered req/s of the fixed-load run (h2load)
 #   SWITCHYARD_BIN=build/switchyard      the binary under test
 #   OUT_DIR=bench/out                    where the table and raw results go
+#   TLS=0                                1: the clients speak HTTPS to every proxy (TLS 1.3,
+#                                        ALPN http/1.1, one self-signed certificate); the
+#                                        backend stays plain HTTP
 #
 # Per round and thread count, each target runs: (a) fixed offered load, h2load --h1 -c 50 at RATE
 # req/s in total (h2load's --rps is per client); (b) saturation, wrk -t1 -c50 and -c200. Every
@@ -32,6 +35,7 @@ ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10}
 RATE=${RATE:-20000}
 SWITCHYARD_BIN=${SWITCHYARD_BIN:-$root/build/switchyard}
+TLS=${TLS:-0}
 OUT_DIR=${OUT_DIR:-$root/bench/out}
 CLIENTS=50
 python=/usr/bin/python3
@@ -39,7 +43,7 @@ clk_tck=$(getconf CLK_TCK)
 read -r -a targets <<<"$TARGETS"
 read -r -a thread_counts <<<"$THREADS"
 
-for tool in nginx haproxy h2load wrk curl timeout; do
+for tool in nginx haproxy h2load wrk curl timeout openssl; do
   command -v "$tool" >/dev/null || {
     echo "http1_bench: '$tool' not found; run scripts/install-deps.sh" >&2
     exit 1
@@ -75,8 +79,22 @@ trap 'exit 143' TERM
 
 mkdir -p "$OUT_DIR"
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
-results=$OUT_DIR/http1-$stamp.jsonl
-table=$OUT_DIR/http1-$stamp.md
+kind=http1
+scheme=http
+if [[ $TLS == 1 ]]; then
+  kind=http1-tls
+  scheme=https
+  # One certificate for every proxy; curl (wait_http) verifies it, wrk and h2load do not.
+  mkdir -p "$tmp/tls"
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$tmp/tls/server.key" \
+    -out "$tmp/tls/server.crt" -days 2 -subj /CN=localhost \
+    -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" >"$tmp/tls/openssl.log" 2>&1
+  cat "$tmp/tls/server.crt" "$tmp/tls/server.key" >"$tmp/tls/server.pem"  # HAProxy's crt
+  chmod 644 "$tmp/tls"/*
+  export CURL_CA_BUNDLE=$tmp/tls/server.crt
+fi
+results=$OUT_DIR/$kind-$stamp.jsonl
+table=$OUT_DIR/$kind-$stamp.md
 : >"$results"
 
 # The backend: one nginx master, one worker, four ports.
@@ -92,6 +110,31 @@ for port in "${backend_ports[@]}"; do
   }
 done
 
+# enable_tls TARGET DIR PORT: turns TARGET's listener on PORT (as written by peers.sh) into TLS
+# with the certificate above: each proxy's usual way (HAProxy `ssl crt ... alpn`, nginx
+# `listen ... ssl`, Switchyard `protocol: https`), session resumption at each one's default.
+enable_tls() {
+  local target=$1 dir=$2 port=$3 crt=$tmp/tls/server.crt key=$tmp/tls/server.key
+  case "$target" in
+    haproxy)
+      sed -i "s|^  bind 127.0.0.1:$port\$|  bind 127.0.0.1:$port ssl crt $tmp/tls/server.pem alpn http/1.1|" \
+        "$dir/haproxy.cfg"
+      ;;
+    nginx)
+      sed -i "s|^    listen 127.0.0.1:$port reuseport;|    listen 127.0.0.1:$port ssl reuseport;\n    ssl_certificate $crt;\n    ssl_certificate_key $key;|" \
+        "$dir/nginx.conf"
+      ;;
+    switchyard)
+      sed -i "s|^    protocol: http\$|    protocol: https\n    tls: { certificate: $crt, private_key: $key }|" \
+        "$dir/switchyard.yaml"
+      ;;
+  esac
+  grep -q -e "ssl" -e "https" "$dir"/*.cfg "$dir"/*.conf "$dir"/*.yaml 2>/dev/null || {
+    echo "http1_bench: could not turn on TLS for $target in $dir" >&2
+    exit 1
+  }
+}
+
 declare -A port_of pid_of
 # start_targets THREADS: configures and starts every target with THREADS threads each.
 start_targets() {
@@ -102,21 +145,24 @@ start_targets() {
     case "$target" in
       haproxy)
         write_haproxy "$dir" "${port_of[$target]}" "$threads" "${backend_ports[@]}"
+        [[ $TLS == 1 ]] && enable_tls haproxy "$dir" "${port_of[$target]}"
         start_bg haproxy "$dir/stdout.log" haproxy -db -f "$dir/haproxy.cfg"
         pid_of[$target]=$haproxy_pid
         ;;
       nginx)
         write_nginx_proxy "$dir" "${port_of[$target]}" "$threads" "${backend_ports[@]}"
+        [[ $TLS == 1 ]] && enable_tls nginx "$dir" "${port_of[$target]}"
         start_bg nginx "$dir/stdout.log" nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log"
         pid_of[$target]=$nginx_pid
         ;;
       switchyard)
         write_switchyard "$dir" "${port_of[$target]}" "$admin_port" "$threads" "${backend_ports[@]}"
+        [[ $TLS == 1 ]] && enable_tls switchyard "$dir" "${port_of[$target]}"
         start_bg switchyard "$dir/stdout.log" "$SWITCHYARD_BIN" serve --config "$dir/switchyard.yaml"
         pid_of[$target]=$switchyard_pid
         ;;
     esac
-    if ! wait_http "http://127.0.0.1:${port_of[$target]}/" "${pid_of[$target]}" 15; then
+    if ! wait_http "$scheme://127.0.0.1:${port_of[$target]}/" "${pid_of[$target]}" 15; then
       echo "http1_bench: $target ($threads threads) does not answer on ${port_of[$target]}:" >&2
       tail -n 20 "$dir"/*.log >&2 || true
       exit 1
@@ -135,7 +181,7 @@ limit=$((DURATION + 30))  # no run may hang: a stuck tool is killed and the run 
 # run_one THREADS ROUND SCENARIO TARGET: one measured run, recorded as a JSON line.
 run_one() {
   local threads=$1 round=$2 scenario=$3 target=$4 url out cpu0 cpu1 be0 be1 t0 t1 tool pid log=""
-  url="http://127.0.0.1:${port_of[$target]}/"
+  url="$scheme://127.0.0.1:${port_of[$target]}/"
   out=$tmp/run.out
   rm -f "$tmp/h2load.log"
   cpu0=$(cpu_ticks "${pid_of[$target]}")
@@ -181,7 +227,7 @@ for threads in "${thread_counts[@]}"; do
   start_targets "$threads"
   # Warm-up: open the upstream connections and fault the code in before the first measurement.
   for target in "${targets[@]}"; do
-    run_bounded 15 /dev/null wrk -t1 -c50 -d2s "http://127.0.0.1:${port_of[$target]}/" || true
+    run_bounded 15 /dev/null wrk -t1 -c50 -d2s "$scheme://127.0.0.1:${port_of[$target]}/" || true
   done
   for ((round = 1; round <= ROUNDS; round++)); do
     # Rotate the order each round (A B C, B C A, C A B) so no target always runs first or last.
@@ -198,11 +244,11 @@ for threads in "${thread_counts[@]}"; do
 done
 
 {
-  echo "### HTTP/1.1 proxy benchmark, $stamp"
+  echo "### HTTP/1.1 proxy benchmark$([[ $TLS == 1 ]] && echo " over TLS (clients to proxy)"), $stamp"
   echo
   echo "Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')), shared by the load generator, the backend and the proxy: compare ratios and CPU per request, not raw req/s."
   echo "Peers: $(haproxy -v | head -1 | cut -d' ' -f1-3), $(nginx -v 2>&1 | cut -d' ' -f3), $(h2load --version | head -1), $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2)."
-  echo "Command: \`TARGETS=\"$TARGETS\" THREADS=\"$THREADS\" ROUNDS=$ROUNDS DURATION=$DURATION RATE=$RATE bench/http1_bench.sh\`"
+  echo "Command: \`TLS=$TLS TARGETS=\"$TARGETS\" THREADS=\"$THREADS\" ROUNDS=$ROUNDS DURATION=$DURATION RATE=$RATE bench/http1_bench.sh\`"
   echo "Scenarios: ${scenarios[0]} = \`h2load --h1 -c $CLIENTS -t 1 --rps $((RATE / CLIENTS)) -D $DURATION\` ($RATE req/s offered in total); wrk-cN = \`wrk -t1 -cN -d${DURATION}s --latency\` (saturation)."
   echo
   "$python" "$lib/http1_report.py" table "$results"

@@ -183,6 +183,42 @@ TEST_F(TlsListenerTest, KeepAliveCarriesManyRequestsOnOneHandshake) {
       << metric(gateway_, ok_requests);
 }
 
+TEST_F(TlsListenerTest, ConnectionCloseEndsWithCloseNotify) {
+  start(ca_.issue(0x1001));
+  TlsTestClient client;
+  ASSERT_TRUE(client.connect(gateway_.port(), ca_.caCertificate(), "localhost"));
+  const std::string response =
+      client.roundTrip("GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+  ASSERT_NE(response.find("hello from b1"), std::string::npos) << client.lastError();
+  EXPECT_NE(response.find("connection: close"), std::string::npos) << response;
+  EXPECT_TRUE(client.readUntilCloseNotify()) << client.lastError();
+  EXPECT_TRUE(eventually(
+      [&] {
+        return metric(gateway_, "switchyard_downstream_connections_open{listener=\"secure\"}") == 0;
+      },
+      5s));
+}
+
+TEST_F(TlsListenerTest, SessionsResumeOnAnyWorker) {
+  start(ca_.issue(0x1001));
+  TlsTestClient first;
+  ASSERT_TRUE(first.connect(gateway_.port(), ca_.caCertificate(), "localhost"));
+  ASSERT_NE(first.roundTrip("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n").find("hello"),
+            std::string::npos);
+  EXPECT_FALSE(first.sessionReused());
+  // Several connections, so that both workers (SO_REUSEPORT) take some: the session cache and
+  // ticket keys belong to the listener's context, which they share.
+  for (int i = 0; i < 6; ++i) {
+    TlsTestClient again;
+    again.resumeFrom(first);
+    ASSERT_TRUE(again.connect(gateway_.port(), ca_.caCertificate(), "localhost"))
+        << again.lastError();
+    EXPECT_TRUE(again.sessionReused()) << i;
+    EXPECT_NE(again.roundTrip("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n").find("hello"),
+              std::string::npos);
+  }
+}
+
 TEST_F(TlsListenerTest, LargeBodiesGoBothWaysIntact) {
   constexpr uint64_t kUp = 24 << 20;
   constexpr uint64_t kDown = 40 << 20;

@@ -23,10 +23,14 @@ using tcp = asio::ip::tcp;
 using boost::system::error_code;
 
 struct TlsTestClient::Impl {
+  ~Impl() {
+    if (resume) SSL_SESSION_free(resume);
+  }
   asio::io_context io;
   ssl::context ctx{ssl::context::tls_client};
   std::unique_ptr<ssl::stream<tcp::socket>> stream;
   asio::streambuf in;
+  SSL_SESSION* resume = nullptr;
 };
 
 TlsTestClient::TlsTestClient() : impl_(std::make_unique<Impl>()) {}
@@ -45,6 +49,7 @@ bool TlsTestClient::connect(uint16_t port, const std::string& ca_file,
   impl_->stream = std::make_unique<ssl::stream<tcp::socket>>(impl_->io, impl_->ctx);
   SSL* ssl = impl_->stream->native_handle();
   SSL_set_tlsext_host_name(ssl, server_name.c_str());
+  if (impl_->resume) SSL_set_session(ssl, impl_->resume);
   impl_->stream->set_verify_callback(ssl::host_name_verification(server_name));
   if (!alpn.empty()) {
     std::string wire;
@@ -90,6 +95,25 @@ std::string TlsTestClient::alpn() const {
   unsigned len = 0;
   SSL_get0_alpn_selected(impl_->stream->native_handle(), &data, &len);
   return std::string(reinterpret_cast<const char*>(data), len);
+}
+
+void TlsTestClient::resumeFrom(const TlsTestClient& other) {
+  if (!other.impl_->stream) return;
+  if (impl_->resume) SSL_SESSION_free(impl_->resume);
+  impl_->resume = SSL_get1_session(other.impl_->stream->native_handle());
+}
+
+bool TlsTestClient::readUntilCloseNotify() {
+  if (!impl_->stream) {
+    error_ = "not connected";
+    return false;
+  }
+  error_code ec;
+  char buf[4096];
+  while (!ec) impl_->stream->read_some(asio::buffer(buf), ec);
+  if (ec == asio::error::eof) return true;  // what asio::ssl reports for close_notify
+  error_ = "the connection ended without close_notify: " + ec.message();
+  return false;
 }
 
 bool TlsTestClient::sessionReused() const {

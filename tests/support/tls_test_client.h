@@ -28,10 +28,16 @@ class TlsTestClient {
   std::string serial() const;  // the server certificate's serial, upper-case hex
   std::string alpn() const;    // "" when none was selected
   bool sessionReused() const;
+  // Before connect(): offer `other`'s session (after a request on it, so that a TLS 1.3
+  // server's tickets have been read) for resumption.
+  void resumeFrom(const TlsTestClient& other);
 
   // Sends `request` and reads one response with a Content-Length body; returns the whole
   // response text (head and body), or "" with lastError() on failure.
   std::string roundTrip(const std::string& request);
+  // Reads until the server ends the connection: true when it sent close_notify (a clean TLS
+  // close), false (with lastError()) when the TCP connection ended without it, or on a timeout.
+  bool readUntilCloseNotify();
   const std::string& lastError() const { return error_; }
 
  private:
