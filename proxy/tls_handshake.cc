@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "proxy/h2_server_session.h"
 #include "proxy/http1_session.h"
 #include "proxy/tls_server_context.h"
 #include "proxy/worker.h"
@@ -58,9 +59,10 @@ void TlsHandshake::onHandshake(boost::system::error_code ec) {
   ++stats_.tls_handshakes;
   const std::string_view alpn = stream_.alpnProtocol();
   if (alpn == "h2") {
-    // HTTP/2 over TLS: hand stream_ to the HTTP/2 session here once it lands; ALPN selects "h2"
-    // only when kServeH2OverTls is set, so this is not reached before.
-    stream_.close();
+    ++stats_.connections_accepted;  // H2ServerSession leaves that to its creator
+    std::make_shared<H2ServerSession>(worker_, listener_index_, std::move(stream_),
+                                      std::string_view())
+        ->start();
     return;
   }
   // "http/1.1", or no ALPN at all (an HTTP/1.1 client that does not use it).

@@ -3,8 +3,8 @@
 // done within the listener's header_timeout_ms (else the connection is closed and counted), a
 // failed one (plain HTTP sent to the TLS port, a client with no common protocol or cipher)
 // closes this connection only and is counted; once done, the protocol ALPN selected decides the
-// session that takes the connection over (HTTP/1.1; HTTP/2 when it is served,
-// kServeH2OverTls). Registered with its worker like any session, so the tick enforces the
+// session that takes the connection over ("h2": H2ServerSession, else Http1Session).
+// Registered with its worker like any session, so the tick enforces the
 // deadline and a drain closes it. Worker thread only.
 
 #include <boost/asio/ip/tcp.hpp>

@@ -18,10 +18,9 @@
 
 namespace switchyard::proxy {
 
-// HTTP/2 over TLS. The one place where "h2" gets selected: set it to true once
-// proxy/h2_server_session.* serves HTTP/2 (TlsHandshake hands it the connection when the client
-// negotiated "h2"); until then ALPN selects "http/1.1" only.
-inline constexpr bool kServeH2OverTls = false;
+// HTTP/2 over TLS: ALPN selects "h2" when the client offers it (TlsHandshake then hands the
+// connection to an H2ServerSession), else "http/1.1". The one switch for it.
+inline constexpr bool kServeH2OverTls = true;
 
 class TlsServerContext {
  public:

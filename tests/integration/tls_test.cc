@@ -1,8 +1,8 @@
 // TLS end to end, with the real binary and real clients: https listeners (curl over TLS with
-// ALPN, keep-alive, large bodies, plain HTTP sent to the TLS port, a client that never
-// handshakes, certificate reload on SIGHUP, bad certificate files) and TLS towards instances
-// (verified against a CA, wrong CA, wrong name, expired, verify: false, SNI, retry elsewhere).
-// Certificates come from a TestCa made with the openssl command line for each test.
+// ALPN http/1.1 and h2, h2load, keep-alive, large bodies, plain HTTP sent to the TLS port, a client
+// that never handshakes, certificate reload on SIGHUP, bad certificate files) and TLS towards
+// instances (verified against a CA, wrong CA, wrong name, expired, verify: false, SNI, retry
+// elsewhere). Certificates come from a TestCa made with the openssl command line for each test.
 
 #include <gtest/gtest.h>
 
@@ -150,9 +150,40 @@ TEST_F(TlsListenerTest, AClientWithoutAlpnGetsHttp11) {
   ASSERT_EQ(r.exit_code, 0) << r.output();
   EXPECT_NE(r.out.find("hello from b1\n200"), std::string::npos) << r.out;
   TlsTestClient client;
-  ASSERT_TRUE(client.connect(gateway_.port(), ca_.caCertificate(), "localhost", {"h2"}))
+  ASSERT_TRUE(client.connect(gateway_.port(), ca_.caCertificate(), "localhost", {"spdy/3"}))
       << client.lastError();
-  EXPECT_EQ(client.alpn(), "");  // h2 is not served (yet): no ALPN answer, HTTP/1.1 it is
+  EXPECT_EQ(client.alpn(), "");  // nothing it knows: no ALPN answer, HTTP/1.1 it is
+  EXPECT_NE(client.roundTrip("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n").find("hello"),
+            std::string::npos)
+      << client.lastError();
+}
+
+TEST_F(TlsListenerTest, CurlHttp2OverTlsNegotiatesH2) {
+  backend_.setBehavior(BackendBehavior::echo());
+  start(ca_.issue(0x1001));
+  CommandResult r =
+      runCommand({"curl", "-sS", "--http2", "--cacert", ca_.caCertificate(), "--max-time", "20",
+                  "-v", "-w", "\\n%{http_code} %{http_version}", url(gateway_, "/h2?x=1")});
+  ASSERT_EQ(r.exit_code, 0) << r.output();
+  EXPECT_NE(r.err.find("ALPN: server accepted h2"), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("\n200 2"), std::string::npos) << r.out;
+  const auto body = nlohmann::json::parse(r.out.substr(0, r.out.rfind('\n')));
+  EXPECT_EQ(body["target"], "/h2?x=1");
+  bool proto_https = false;
+  for (const auto& h : body["headers"])
+    if (h[0] == "X-Forwarded-Proto" || h[0] == "x-forwarded-proto") proto_https = h[1] == "https";
+  EXPECT_TRUE(proto_https) << body.dump();
+  EXPECT_EQ(handshakes(gateway_, "ok"), 1);
+}
+
+TEST_F(TlsListenerTest, H2loadOverTlsMultiplexesManyStreams) {
+  start(ca_.issue(0x1001));
+  CommandResult r =
+      runCommand({"h2load", "-n", "400", "-c", "4", "-m", "20", url(gateway_, "/")}, 60s);
+  ASSERT_EQ(r.exit_code, 0) << r.output();
+  EXPECT_NE(r.out.find("Application protocol: h2"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("400 succeeded, 0 failed, 0 errored"), std::string::npos) << r.out;
+  EXPECT_EQ(handshakes(gateway_, "ok"), 4);
 }
 
 TEST_F(TlsListenerTest, KeepAliveCarriesManyRequestsOnOneHandshake) {
@@ -502,6 +533,20 @@ TEST_F(TlsUpstreamTest, AFailedVerificationIsRetriedOnAnotherInstance) {
   }
   EXPECT_EQ(bad.requests(), 0u);
   EXPECT_GE(metric(gateway_, "switchyard_cluster_retries_total{cluster=\"web\"}"), 1);
+}
+
+TEST_F(TlsUpstreamTest, Http2ClientsReachTlsInstancesToo) {
+  TlsTestBackend backend("tb", ca_.issue(0x2001));
+  ASSERT_TRUE(start(caTls(ca_), {backend.address()}));
+  for (const char* path : {"/a", "/b"}) {
+    CommandResult r = runCommand({"curl", "-sS", "--http2-prior-knowledge", "--max-time", "20",
+                                  "-w", "\\n%{http_code} %{http_version}",
+                                  "http://127.0.0.1:" + std::to_string(gateway_.port()) + path});
+    ASSERT_EQ(r.exit_code, 0) << r.output();
+    EXPECT_EQ(r.out, "hello from tb\n200 2") << r.out;
+  }
+  EXPECT_EQ(backend.requests(), 2u);
+  EXPECT_EQ(backend.handshakes(), 1u);  // the second took the pooled TLS connection
 }
 
 TEST_F(TlsUpstreamTest, APlainInstanceIsAHandshakeFailure) {
