@@ -299,14 +299,15 @@ TEST(TcpProxyTest, AnIdleTunnelIsClosedAndABusyOneIsNot) {
   TcpBackend echo;
   Gateway gateway;
   ASSERT_TRUE(
-      startGateway(gateway, {{"DISCOVERY", staticList({echo.address()})}, {"IDLE", "400"}}));
+      startGateway(gateway, {{"DISCOVERY", staticList({echo.address()})}, {"IDLE", "1000"}}));
   TcpClient busy, idle;
   ASSERT_TRUE(busy.connect(gateway.port()));
   ASSERT_TRUE(idle.connect(gateway.port()));
   ASSERT_TRUE(busy.echoes("first"));
   ASSERT_TRUE(idle.echoes("first"));
-  // Bytes every 100 ms for three idle timeouts: each one restarts the clock.
-  const auto until = std::chrono::steady_clock::now() + 1200ms;
+  // Bytes every 100 ms for 2.5 idle timeouts: each one restarts the clock (a stall of the
+  // loaded machine shorter than 0.9 s cannot close it).
+  const auto until = std::chrono::steady_clock::now() + 2500ms;
   while (std::chrono::steady_clock::now() < until) {
     ASSERT_TRUE(busy.echoes("tick"));
     std::this_thread::sleep_for(100ms);  // pacing the traffic, not waiting for an outcome
@@ -457,7 +458,8 @@ TEST(TcpProxyTest, SigtermKeepsAnOpenTunnelUntilItCloses) {
   tunnel.shutdownWrite();
   EXPECT_TRUE(tunnel.waitClosed(5s));
   const auto status = gateway.process().waitExit(10s);
-  ASSERT_TRUE(status.has_value()) << "still running after its last tunnel closed";
+  ASSERT_TRUE(status.has_value()) << "still running after its last tunnel closed:\n"
+                                  << gateway.process().stderrText();
   EXPECT_EQ(*status, 0);
 }
 
