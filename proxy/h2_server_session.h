@@ -104,6 +104,7 @@ class H2ServerSession final : public DownstreamSession,
   H2FloodGuard guard_;
   std::unordered_map<int32_t, std::unique_ptr<H2Stream>> streams_;
   std::vector<int32_t> to_resume_;  // streams whose exchange may read again after a flush
+  std::vector<nghttp2_nv> nv_scratch_;  // a response head's fields, reused stream to stream
 
   std::string initial_;  // bytes read before the session existed
   std::vector<uint8_t> in_;

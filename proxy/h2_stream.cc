@@ -40,13 +40,12 @@ H2Stream::~H2Stream() {
   if (exchange) exchange->cancel();
 }
 
-void H2Stream::submitHead(unsigned status, const std::vector<nghttp2_nv>& extra, bool with_body) {
+void H2Stream::submitHead(unsigned status, std::vector<nghttp2_nv>& nva, bool with_body) {
+  // nva[0] is reserved for :status; nghttp2 copies the fields, so the caller's scratch and the
+  // views in it may go once this returns.
   char status_text[4];
   std::to_chars(status_text, status_text + 3, status);
-  std::vector<nghttp2_nv> nva;
-  nva.reserve(extra.size() + 1);
-  nva.push_back(makeNv(":status", std::string_view(status_text, 3)));
-  nva.insert(nva.end(), extra.begin(), extra.end());
+  nva[0] = makeNv(":status", std::string_view(status_text, 3));
   nghttp2_data_provider provider;
   provider.source.ptr = this;
   provider.read_callback = readCallback;
@@ -57,17 +56,18 @@ void H2Stream::submitHead(unsigned status, const std::vector<nghttp2_nv>& extra,
 }
 
 void H2Stream::onResponseHead(unsigned status, const std::vector<HeaderField>& fields) {
-  std::vector<std::string> names;
-  names.reserve(fields.size());
-  std::vector<nghttp2_nv> nva;
-  nva.reserve(fields.size());
+  auto& nva = session_.nv_scratch_;  // reused by every stream of the connection
+  nva.clear();
+  nva.emplace_back();
+  std::vector<std::string> names;  // lower-cased copies, only for names that need one
   for (const auto& f : fields) {
     // Most instances send lower-case names already: those go as they are, without a copy.
     if (std::none_of(f.name.begin(), f.name.end(), [](char c) { return c >= 'A' && c <= 'Z'; })) {
       nva.push_back(makeNv(f.name, f.value));
       continue;
     }
-    names.push_back(lowerName(f.name));  // reserved: the views stay valid
+    if (names.empty()) names.reserve(fields.size());  // no reallocation: the views stay valid
+    names.push_back(lowerName(f.name));
     nva.push_back(makeNv(names.back(), f.value));
   }
   // A HEAD answer, 204 and 304 have no body: END_STREAM rides on the HEADERS frame.
@@ -104,9 +104,9 @@ void H2Stream::onGatewayError(unsigned status, std::string_view cause, std::stri
   body_.push_back('\n');
   body_offset_ = 0;
   const std::string length = std::to_string(body_.size());
-  const std::vector<nghttp2_nv> nva = {makeNv("content-type", "text/plain; charset=utf-8"),
-                                       makeNv("content-length", length),
-                                       makeNv("x-switchyard-error", cause)};
+  std::vector<nghttp2_nv> nva = {nghttp2_nv{}, makeNv("content-type", "text/plain; charset=utf-8"),
+                                 makeNv("content-length", length),
+                                 makeNv("x-switchyard-error", cause)};
   response_ended = true;
   const bool body = !head_request;
   if (!body) body_.clear();

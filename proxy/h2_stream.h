@@ -59,7 +59,8 @@ class H2Stream final : public ResponseSink {
  private:
   // The gateway's own answer on this stream (no exchange involved).
   friend class H2ServerSession;
-  void submitHead(unsigned status, const std::vector<nghttp2_nv>& extra, bool with_body);
+  // `nva` holds the fields after a free first slot, which becomes :status.
+  void submitHead(unsigned status, std::vector<nghttp2_nv>& nva, bool with_body);
 
   H2ServerSession& session_;
   const int32_t id_;

@@ -417,8 +417,9 @@ void UpstreamRequest::writeRequest() {
       if (chunked_) appendLastChunk(tail_, trailers_);
     }
     if (!tail_.empty()) bufs_.push_back(asio::buffer(tail_));
-    if (replay_ok_ && !bufs_.empty()) {
-      // Keep what is written, for a retry, while it is small enough.
+    if (replay_ok_ && !bufs_.empty() && head_.has_body) {
+      // Keep what is written, for a retry, while it is small enough. (Without a body a retry
+      // writes the head again from up_head_: nothing to keep.)
       const std::size_t n = asio::buffer_size(bufs_);
       if (replay_.size() + n > up_head_.size() + kReplayLimit) {
         replay_ok_ = false;
