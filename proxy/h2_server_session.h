@@ -1,7 +1,7 @@
 #pragma once
-// One client connection speaking HTTP/2 (h2c with prior knowledge today; h2 over TLS once the
-// ALPN hand-over lands), on one worker, for its whole life. One nghttp2 server session per
-// connection: each stream becomes an UpstreamRequest (H2Stream is its sink).
+// One client connection speaking HTTP/2 (h2c with prior knowledge on http listeners; h2 over
+// TLS when ALPN picked it on https listeners), on one worker, for its whole life. One nghttp2
+// server session per connection: each stream becomes an UpstreamRequest (H2Stream is its sink).
 //
 // - Request bodies use manual flow control (nghttp2_option_set_no_auto_window_update): a DATA
 //   frame's bytes are given back to the client's window only when the exchange has taken them
