@@ -371,6 +371,21 @@ TEST(Http2Test, AMalformedFrameGetsNghttp2sGoawayAndIsCounted) {
   EXPECT_EQ(lastLine(ok.out), "200 2") << ok.output();
 }
 
+TEST(Http2Test, AnIdleConnectionGetsGoawayAndIsClosed) {
+  TestBackend backend("a");
+  Gateway gateway;
+  ASSERT_TRUE(gateway.start(kConfig, vars({backend.address()}, "",
+                                          "    limits: { idle_timeout_ms: 300 }")));
+  // Two streams answered, then nothing: GOAWAY (NO_ERROR, naming the last stream) and close.
+  const auto t0 = std::chrono::steady_clock::now();
+  json r = runClient({"requests", std::to_string(gateway.port()), "2", "/", "--wait-close"});
+  EXPECT_EQ(r["responses"].size(), 2u) << r.dump();
+  ASSERT_EQ(r["goaways"].size(), 1u) << r.dump();
+  EXPECT_EQ(r["goaways"][0], json::array({3, 0})) << r.dump();
+  EXPECT_TRUE(r["closed"]) << r.dump();
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 300ms);
+}
+
 TEST(Http2Test, Http1ClientsAreUnchangedOnTheSameListener) {
   TestBackend backend("a");
   Gateway gateway;
