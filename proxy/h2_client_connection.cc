@@ -40,6 +40,8 @@ const char* toString(H2Failure f) {
       return "reset";
     case H2Failure::kLost:
       return "lost";
+    case H2Failure::kTls:
+      return "tls";
   }
   return "?";
 }
@@ -65,10 +67,9 @@ struct H2ClientConnection::Stream {
   std::size_t buffered() const { return body.size() - body_off; }
 };
 
-H2ClientConnection::H2ClientConnection(asio::io_context& ctx, tcp::endpoint endpoint,
-                                       Options options)
-    : socket_(ctx),
-      connect_timer_(ctx),
+H2ClientConnection::H2ClientConnection(ClientStream stream, tcp::endpoint endpoint, Options options)
+    : stream_(std::move(stream)),
+      connect_timer_(stream_.get_executor()),
       endpoint_(endpoint),
       options_(options),
       in_buf_(kReadSize),
@@ -106,7 +107,7 @@ H2ClientConnection::~H2ClientConnection() {
 
 void H2ClientConnection::connect() {
   auto self = shared_from_this();
-  socket_.async_connect(endpoint_, [self](error_code ec) { self->onConnected(ec); });
+  stream_.asyncConnect(endpoint_, [self](error_code ec) { self->onConnected(ec); });
   connect_timer_.expires_after(std::chrono::milliseconds(options_.connect_timeout_ms));
   // The connection counts as made once the server's SETTINGS arrive: a peer that accepts TCP
   // but never speaks HTTP/2 (a hung process, the wrong port) fails within the same time.
@@ -120,9 +121,13 @@ void H2ClientConnection::connect() {
 
 void H2ClientConnection::onConnected(error_code ec) {
   if (state_ == State::kClosed) return;
+  if (ec && stream_.handshakeStarted())
+    return fail(H2Failure::kTls, "TLS handshake failed: " + stream_.describeError(ec));
   if (ec) return fail(H2Failure::kConnect, "connect failed: " + ec.message());
+  if (stream_.isTls() && stream_.alpnProtocol() != "h2")
+    return fail(H2Failure::kTls, "the instance did not select h2 by ALPN");
   error_code ignored;
-  socket_.set_option(tcp::no_delay(true), ignored);
+  stream_.socket().set_option(tcp::no_delay(true), ignored);
   if (state_ == State::kConnecting) state_ = State::kOpen;
   read();
   flush();
@@ -236,7 +241,7 @@ void H2ClientConnection::eraseStream(int32_t id) {
 // I/O.
 
 void H2ClientConnection::read() {
-  socket_.async_read_some(
+  stream_.async_read_some(
       asio::buffer(in_buf_),
       [self = shared_from_this()](error_code ec, std::size_t n) { self->onRead(ec, n); });
 }
@@ -277,7 +282,7 @@ void H2ClientConnection::flush() {
     return fail(H2Failure::kLost, std::string("HTTP/2 send error: ") + nghttp2_strerror(int(n)));
   if (!out_.empty()) {
     writing_ = true;
-    asio::async_write(socket_, asio::buffer(out_), [self](error_code ec, std::size_t) {
+    stream_.asyncWrite(asio::buffer(out_), [self](error_code ec, std::size_t) {
       self->writing_ = false;
       if (self->state_ == State::kClosed) return;
       if (ec) return self->fail(H2Failure::kLost, "upstream write failed: " + ec.message());
@@ -327,8 +332,7 @@ void H2ClientConnection::fail(H2Failure why, std::string_view detail) {
   state_ = State::kClosed;
   auto self = shared_from_this();
   connect_timer_.cancel();
-  error_code ignored;
-  socket_.close(ignored);
+  stream_.close();
   // Tell every stream still waiting; a handler may cancel or submit elsewhere meanwhile.
   auto streams = std::move(streams_);
   streams_.clear();

@@ -14,8 +14,8 @@
 // streams of a connection that never connected end with a failure marked retryable: the
 // instance processed nothing of them.
 //
-// Only the few lines that touch `socket_` know it is TCP, so that a TLS stream can take its
-// place (upstream `protocol: h2`).
+// The bytes go through a ClientStream: plain TCP (h2c, prior knowledge) or TLS (h2: the
+// handshake must select "h2" by ALPN, else the connection fails as a TLS failure).
 
 #include <nghttp2/nghttp2.h>
 
@@ -31,8 +31,11 @@
 #include <vector>
 
 #include "common/time_source.h"
+#include "proxy/client_stream.h"
 
 namespace switchyard::proxy {
+
+class TlsClientContext;
 
 struct H2Header {
   std::string name;  // lower case; pseudo-headers start with ':'
@@ -46,6 +49,7 @@ enum class H2Failure {
   kRefused,  // REFUSED_STREAM or above a GOAWAY's last_stream_id: not processed, safe to retry
   kReset,    // RST_STREAM with another code: the instance may have processed it
   kLost,     // the connection failed (socket error, protocol error, closed) with the stream open
+  kTls,      // the TLS handshake failed (verification, no "h2" by ALPN): nothing was sent
 };
 const char* toString(H2Failure f);
 
@@ -78,11 +82,14 @@ class H2ClientConnection : public std::enable_shared_from_this<H2ClientConnectio
     uint32_t initial_max_streams = 100;
     uint32_t stream_window = 256 * 1024;           // our receive window per stream
     uint32_t connection_window = 4 * 1024 * 1024;  // ... and for the whole connection
+    // TLS towards the instance (protocol h2): the cluster's client context, ALPN "h2"; null for
+    // cleartext (h2c).
+    std::shared_ptr<const TlsClientContext> tls;
   };
   static constexpr std::size_t kBodyLowWater = 64 * 1024;
 
-  H2ClientConnection(boost::asio::io_context& ctx, boost::asio::ip::tcp::endpoint endpoint,
-                     Options options);
+  // `stream` is unconnected: plain, or TLS towards the instance (ClientStream's client side).
+  H2ClientConnection(ClientStream stream, boost::asio::ip::tcp::endpoint endpoint, Options options);
   ~H2ClientConnection();
   H2ClientConnection(const H2ClientConnection&) = delete;
   H2ClientConnection& operator=(const H2ClientConnection&) = delete;
@@ -151,7 +158,7 @@ class H2ClientConnection : public std::enable_shared_from_this<H2ClientConnectio
   static ssize_t readBody(nghttp2_session*, int32_t, uint8_t*, size_t, uint32_t*,
                           nghttp2_data_source*, void*);
 
-  boost::asio::ip::tcp::socket socket_;
+  ClientStream stream_;
   boost::asio::steady_timer connect_timer_;
   const boost::asio::ip::tcp::endpoint endpoint_;
   const Options options_;

@@ -43,7 +43,11 @@ std::shared_ptr<H2ClientConnection> H2ClientPool::acquire(
   // burst would otherwise be sent whole and the excess refused.
   auto opts = options;
   if (known_max_streams_ > 0) opts.initial_max_streams = known_max_streams_;
-  auto conn = std::make_shared<H2ClientConnection>(ctx_, host_.endpoint().address, opts);
+  ClientStream stream = options.tls ? ClientStream(boost::asio::ip::tcp::socket(ctx_), options.tls,
+                                                   host_.endpoint().id)
+                                    : ClientStream(boost::asio::ip::tcp::socket(ctx_));
+  auto conn =
+      std::make_shared<H2ClientConnection>(std::move(stream), host_.endpoint().address, opts);
   std::weak_ptr<H2ClientPool*> alive = alive_;
   H2ClientConnection* raw = conn.get();
   conn->setOnClosed([alive, raw] {

@@ -7,6 +7,7 @@
 #include "proxy/h2_client_pool.h"
 #include "proxy/request_log.h"
 #include "proxy/retry_rules.h"
+#include "proxy/tls_context_set.h"
 #include "proxy/worker.h"
 
 namespace switchyard::proxy {
@@ -110,6 +111,12 @@ void H2ClientRequest::pickAndSubmit() {
   if (!host_->h2) host_->h2 = std::make_unique<H2ClientPool>(worker_.context(), *host_);
   H2ClientConnection::Options options;
   options.connect_timeout_ms = cluster_.config().connect_timeout_ms;
+  if (cluster_.config().protocol == config::UpstreamProtocol::kH2) {
+    options.tls = worker_.tls() ? worker_.tls()->cluster(cluster_.name()) : nullptr;
+    if (!options.tls)
+      return fail(502, "upstream-tls",
+                  "cluster \"" + cluster_.name() + "\": its TLS settings did not load");
+  }
   conn_ = host_->h2->acquire(options);
   if (conn_) stream_id_ = conn_->submit(headers_, head_.has_body, this);
   if (!conn_ || stream_id_ == 0) {
@@ -226,8 +233,8 @@ bool H2ClientRequest::retry(H2Failure failure, bool timeout) {
   TryFailure why = TryFailure::kReset;
   if (timeout) {
     why = TryFailure::kTimeout;
-  } else if (failure == H2Failure::kConnect) {
-    why = TryFailure::kConnect;
+  } else if (failure == H2Failure::kConnect || failure == H2Failure::kTls) {
+    why = TryFailure::kConnect;  // nothing was sent: another instance may do better
   } else if (failure == H2Failure::kRefused) {
     // Nothing was processed: like a connect failure (any method, no budget), when allowed.
     const auto& on = cluster_.config().retries.on;
@@ -340,6 +347,8 @@ void H2ClientRequest::onH2Fail(H2Failure failure, uint32_t, std::string_view det
   switch (failure) {
     case H2Failure::kConnect:
       return fail(502, "connect-failure", message);
+    case H2Failure::kTls:
+      return fail(502, "upstream-tls", message);
     case H2Failure::kRefused:
       return fail(502, "refused-stream", message);
     default:

@@ -43,16 +43,6 @@ Result<tcp::acceptor> openReusePort(asio::io_context& ctx, const HostPort& addre
   return a;
 }
 
-// Clusters whose upstream protocol the proxy cannot speak yet (h2 needs the TLS client): serving
-// them otherwise would be a silent lie to the operator, so the configuration is refused instead.
-std::optional<std::string> unsupportedClusterProtocol(const config::Config& c) {
-  for (const auto& cluster : c.clusters)
-    if (cluster.protocol == config::UpstreamProtocol::kH2)
-      return "cluster \"" + cluster.name + "\": protocol " + config::toString(cluster.protocol) +
-             " is not supported yet (only http1 and h2c)";
-  return std::nullopt;
-}
-
 uint32_t workerCount(const config::Config& c) {
   if (c.workers > 0) return c.workers;
   const unsigned n = std::thread::hardware_concurrency();
@@ -100,7 +90,6 @@ Server::~Server() {
 }
 
 Result<bool> Server::bind() {
-  if (auto why = unsupportedClusterProtocol(*config_)) return makeError(*why);
   // Certificates, keys and CA files first: a gateway that cannot serve TLS does not start.
   std::vector<std::string> tls_errors, tls_warnings;
   tls_ = TlsContextSet::build(*config_, nullptr, tls_errors, tls_warnings);
@@ -354,10 +343,6 @@ void Server::reload() {
   // ignored), like a listener change.
   if (next->zookeeper != config_->zookeeper) {
     spdlog::error("reload refused: the zookeeper section changed; restart to apply that");
-    return;
-  }
-  if (auto why = unsupportedClusterProtocol(*next)) {
-    spdlog::error("reload refused: {}", *why);
     return;
   }
   config_ = next;

@@ -1,5 +1,6 @@
-// Upstream HTTP/2 (issue 6): clusters with `protocol: h2c`, reached from HTTP/1.1 clients, with
-// a real nghttp2 backend (tests/support/h2_backend) and nginx serving h2c.
+// Upstream HTTP/2 (issue 6): clusters with `protocol: h2c` and `h2`, reached from HTTP/1.1 and
+// HTTP/2 clients, with a real nghttp2 backend (tests/support/h2_backend) and nginx serving h2c and
+// h2 over TLS.
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -23,6 +24,7 @@
 #include "tests/support/run_command.h"
 #include "tests/support/switchyard_process.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/test_ca.h"
 
 namespace switchyard::support {
 namespace {
@@ -145,32 +147,6 @@ std::string chunk(std::string_view data) {
   std::ostringstream out;
   out << std::hex << data.size() << "\r\n" << data << "\r\n";
   return out.str();
-}
-
-TEST(H2UpstreamTest, ServeRefusesAnH2ClusterUntilTheTlsClientExists) {
-  TempDir dir;
-  const std::string config = fillTemplate(R"(
-listeners:
-  - name: web
-    address: "127.0.0.1:${LISTEN}"
-    routes:
-      - match: { path_prefix: "/" }
-        cluster: grpc
-clusters:
-  - name: grpc
-    protocol: h2
-    discovery: { static: ["127.0.0.1:1"] }
-admin:
-  address: "127.0.0.1:${ADMIN}"
-)",
-                                          {{"LISTEN", std::to_string(freeLoopbackPort())},
-                                           {"ADMIN", std::to_string(freeLoopbackPort())}});
-  const auto path = dir.writeFile("switchyard.yaml", config);
-  const auto r = SwitchyardProcess::run({"serve", "--config", path}, 10s);
-  EXPECT_FALSE(r.timed_out);
-  EXPECT_EQ(r.exit_code, 1) << r.output();
-  EXPECT_NE(r.err.find("cluster \"grpc\": protocol h2 is not supported yet"), std::string::npos)
-      << r.output();
 }
 
 TEST(H2UpstreamTest, AnHttp1RequestReachesAnH2cBackendAndComesBack) {
@@ -376,9 +352,9 @@ TEST(H2UpstreamTest, Expect100ContinueIsAnsweredByTheGateway) {
       kConfig, {{"BACKENDS", Gateway::addressList({backend.address()})}, {"EXTRA", ""}}));
   RawConn conn(gateway.port());
   ASSERT_TRUE(conn.ok());
-  ASSERT_TRUE(conn.send(
-      "PUT /up HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n"
-      "Connection: close\r\n\r\n"));
+  ASSERT_TRUE(
+      conn.send("PUT /up HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n"
+                "Connection: close\r\n\r\n"));
   // The body is sent only after the interim answer.
   ASSERT_TRUE(conn.readUntil("HTTP/1.1 100 Continue\r\n\r\n", 5s)) << conn.received();
   ASSERT_TRUE(conn.send("hello"));
@@ -524,6 +500,101 @@ TEST(H2UpstreamTest, CurlHttp2BodiesBothWaysThroughAnH2cCluster) {
   ASSERT_EQ(r.exit_code, 0) << r.output();
   EXPECT_EQ(r.out, "200 2");
   EXPECT_TRUE(dir.readFile("out.bin") == body);
+}
+
+// protocol: h2 — HTTP/2 over TLS to nginx, verified against the test's CA.
+class H2TlsUpstreamTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto cert = ca_.issue(1001);
+    port_ = freeLoopbackPort();
+    dir_.writeFile("nginx.conf", fillTemplate(R"(
+daemon off;
+master_process off;
+pid ${DIR}/nginx.pid;
+error_log ${DIR}/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path ${DIR};
+  proxy_temp_path ${DIR};
+  fastcgi_temp_path ${DIR};
+  uwsgi_temp_path ${DIR};
+  scgi_temp_path ${DIR};
+  server {
+    listen 127.0.0.1:${PORT} ssl http2;
+    ssl_certificate ${CERT};
+    ssl_certificate_key ${KEY};
+    location / { return 200 "nginx h2 tls $ssl_protocol $server_protocol\n"; }
+  }
+}
+)",
+                                              {{"DIR", dir_.path()},
+                                               {"PORT", std::to_string(port_)},
+                                               {"CERT", cert.certificate},
+                                               {"KEY", cert.private_key}}));
+    ASSERT_EQ(nginx_.spawn({"nginx", "-p", dir_.path(), "-c", dir_.file("nginx.conf"), "-e",
+                            dir_.file("error.log")},
+                           dir_.path(), dir_.file("stdout.log")),
+              "");
+    ASSERT_TRUE(eventually(
+        [&] {
+          HttpClient probe;
+          return probe.connect(port_, 200ms);
+        },
+        5s))
+        << dir_.readFile("error.log");
+  }
+
+  std::string backend() const { return "127.0.0.1:" + std::to_string(port_); }
+  // kConfig with protocol h2 for the cluster.
+  static std::string config() {
+    std::string c = kConfig;
+    c.replace(c.find("protocol: h2c"), 13, "protocol: h2");
+    return c;
+  }
+
+  TestCa ca_;
+  TempDir dir_;
+  uint16_t port_ = 0;
+  ChildProcess nginx_;
+};
+
+TEST_F(H2TlsUpstreamTest, VerifiedH2OverTlsForHttp1AndHttp2Clients) {
+  Gateway gateway;
+  ASSERT_TRUE(
+      gateway.start(config(), {{"BACKENDS", Gateway::addressList({backend()})},
+                               {"EXTRA", "    tls: { ca: \"" + ca_.caCertificate() + "\" }"}}));
+  HttpResponse r = HttpClient::get(gateway.port(), "/", {}, 5s);
+  ASSERT_TRUE(r.ok()) << r.describe();
+  EXPECT_EQ(r.status, 200) << r.describe() << gateway.process().stderrText();
+  EXPECT_EQ(r.body.rfind("nginx h2 tls TLSv1.", 0), 0u) << r.body;
+  EXPECT_NE(r.body.find(" HTTP/2.0\n"), std::string::npos) << r.body;
+  const auto c = runCommand({"curl", "-sS", "--http2-prior-knowledge", "--max-time", "10",
+                             "http://127.0.0.1:" + std::to_string(gateway.port()) + "/"},
+                            20s);
+  EXPECT_EQ(c.exit_code, 0) << c.output();
+  EXPECT_EQ(c.out, r.body);
+  const auto load = runCommand({"h2load", "--h1", "-n", "1000", "-c", "10",
+                                "http://127.0.0.1:" + std::to_string(gateway.port()) + "/"},
+                               60s);
+  EXPECT_NE(load.out.find("1000 succeeded, 0 failed"), std::string::npos) << load.output();
+  // Ten clients, one worker: the requests share one TLS connection at a time (nginx allows 128
+  // streams at once, and sends GOAWAY after 1000 requests: 1002 make a second connection).
+  EXPECT_LE(metric(gateway, "switchyard_upstream_connects_total{cluster=\"grpc\""), 2);
+}
+
+TEST_F(H2TlsUpstreamTest, AnUnverifiedInstanceIsAnswered502UpstreamTls) {
+  TestCa other("Another CA");
+  Gateway gateway;
+  ASSERT_TRUE(
+      gateway.start(config(), {{"BACKENDS", Gateway::addressList({backend()})},
+                               {"EXTRA", "    tls: { ca: \"" + other.caCertificate() + "\" }"}}));
+  HttpResponse r = HttpClient::get(gateway.port(), "/", {}, 5s);
+  ASSERT_TRUE(r.ok()) << r.describe();
+  EXPECT_EQ(r.status, 502) << r.describe();
+  EXPECT_EQ(r.header("x-switchyard-error"), "upstream-tls") << r.describe();
+  EXPECT_NE(r.body.find("certificate"), std::string::npos) << r.body;
 }
 
 }  // namespace

@@ -78,7 +78,8 @@ bool runUntil(asio::io_context& ctx, Pred done, std::chrono::milliseconds bound 
 }
 
 std::shared_ptr<H2ClientConnection> open(asio::io_context& ctx, uint16_t port) {
-  auto c = std::make_shared<H2ClientConnection>(ctx, at(port), H2ClientConnection::Options{});
+  auto c = std::make_shared<H2ClientConnection>(ClientStream(tcp::socket(ctx)), at(port),
+                                                H2ClientConnection::Options{});
   c->connect();
   return c;
 }
@@ -117,7 +118,8 @@ TEST(H2ClientConnectionTest, TheResponseWindowReopensOnlyAsTheConsumerTakesBytes
   asio::io_context ctx;
   H2ClientConnection::Options options;
   options.stream_window = 64 * 1024;
-  auto conn = std::make_shared<H2ClientConnection>(ctx, at(backend.port()), options);
+  auto conn = std::make_shared<H2ClientConnection>(ClientStream(tcp::socket(ctx)),
+                                                   at(backend.port()), options);
   conn->connect();
   Recorder rec;
   rec.conn = conn.get();
