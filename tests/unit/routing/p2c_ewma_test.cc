@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+
 #include <queue>
 
 #include "tests/unit/routing/lb_test_util.h"
@@ -138,6 +139,49 @@ TEST(P2cEwma, SendsMostTrafficAwayFromAnEndpointTenTimesSlower) {
   }
   EXPECT_GT(count[3], 0);  // it was tried
   EXPECT_LT(count[3], requests / 20) << "the slow endpoint got " << count[3];
+}
+
+// The same simulation with the machine stalling: every 500 ms nothing is answered for 30 ms
+// (a busy core, a stalled worker), so the answers in flight then, all from the endpoints in use,
+// arrive late together. The slow endpoint, avoided, is never in flight during a stall: an
+// estimator that believed each late answer at once (Finagle's pure peak, 10 s decay) made the
+// fast endpoints look as slow as it for seconds and gave it over 10% of the traffic.
+TEST(P2cEwma, StallsOfTheWholeMachineDoNotSendTrafficBackToTheSlowEndpoint) {
+  Random random(29);
+  ManualTimeSource time;
+  P2cEwma lb(random);
+  auto s = snapshotWithWeights({1, 1, 1, 1});
+  lb.update(s);
+  LoadTable load(4);
+  const std::chrono::microseconds latency[4] = {2000us, 2000us, 2000us, 20000us};
+  using Done = std::pair<TimePoint, int>;
+  std::priority_queue<Done, std::vector<Done>, std::greater<>> pending;
+  std::map<int, int> count;
+  const int requests = 40000;  // 20 s at one request every 500 us
+  const TimePoint start = time.now();
+  for (int r = 0; r < requests; ++r) {
+    time.advance(500us);
+    const auto into_period = (time.now() - start) % 500ms;
+    if (into_period < 30ms) continue;  // stalled: nothing is answered, nothing is sent
+    while (!pending.empty() && pending.top().first <= time.now()) {
+      auto& l = load.loads[static_cast<size_t>(pending.top().second)];
+      --l.in_flight;
+      // Seen when the stall let it be read, and timed then.
+      observeLatency(l, std::chrono::duration<double, std::micro>(time.now() - pending.top().first)
+                                .count() +
+                            static_cast<double>(latency[pending.top().second].count()),
+                     time.now());
+      pending.pop();
+    }
+    const int e = lb.pick(load.context());
+    ++count[e];
+    ++load.loads[static_cast<size_t>(e)].in_flight;
+    pending.emplace(time.now() + latency[e], e);
+  }
+  int sent = 0;
+  for (auto& [e, n] : count) sent += n;
+  EXPECT_GT(count[3], 0);  // it was tried
+  EXPECT_LT(count[3], sent / 100) << "the slow endpoint got " << count[3] << " of " << sent;
 }
 
 TEST(P2cEwma, AnEndpointSlowLongAgoIsTriedAgain) {
