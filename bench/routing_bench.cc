@@ -10,7 +10,9 @@
 #include "common/time_source.h"
 #include "routing/hash64.h"
 #include "routing/hash_key.h"
+#include "routing/hash_ring.h"
 #include "routing/load_balancer.h"
+#include "routing/maglev_table.h"
 #include "routing/route_table.h"
 
 namespace switchyard::routing {
@@ -64,6 +66,14 @@ ClusterSnapshot snapshot(int n, bool weighted) {
   return s;
 }
 
+// As ClusterManager publishes it for a ring_hash or maglev cluster: with the shared ring / table.
+ClusterSnapshot sharedSnapshot(int n, config::LoadBalancerKind kind) {
+  ClusterSnapshot s = snapshot(n, true);
+  if (kind == config::LoadBalancerKind::kRingHash) s.ring = HashRing::build(s.endpoints);
+  if (kind == config::LoadBalancerKind::kMaglev) s.maglev = MaglevTable::build(s.endpoints);
+  return s;
+}
+
 // A worker's live figures: some requests in flight, every endpoint with a latency sample.
 struct Loads {
   Loads(size_t n, TimePoint now) : loads(n) {
@@ -83,7 +93,7 @@ void pickBench(benchmark::State& state, config::LoadBalancerKind kind) {
   Random random(1);
   SystemTimeSource time;
   const auto n = static_cast<size_t>(state.range(0));
-  auto s = snapshot(static_cast<int>(n), true);
+  auto s = sharedSnapshot(static_cast<int>(n), kind);
   auto lb = makeLoadBalancer(kind, random, time);
   lb->update(s);
   Loads loads(n, time.now());
@@ -126,30 +136,54 @@ BENCHMARK(BM_P2cEwmaPick)->Arg(10)->Arg(100)->Arg(1000);
 BENCHMARK(BM_RingHashPick)->Arg(10)->Arg(100)->Arg(1000);
 BENCHMARK(BM_MaglevPick)->Arg(10)->Arg(100)->Arg(1000);
 
-// update(): what a worker spends when a snapshot of the cluster arrives (the hashing policies
-// rebuild their ring or table; the others their candidate lists).
-void updateBench(benchmark::State& state, config::LoadBalancerKind kind) {
+// update(): what a worker spends when a snapshot of the cluster arrives. The hashing policies
+// read the ring or table the snapshot carries (noting which endpoints they may use); the others
+// rebuild their candidate lists. "OwnBuild" is the fallback a worker pays only while an endpoint
+// ramps up in slow start (a fractional weight factor): the ring or table built by the worker.
+void updateBench(benchmark::State& state, config::LoadBalancerKind kind, bool shared) {
   Random random(1);
   SystemTimeSource time;
-  auto s = snapshot(static_cast<int>(state.range(0)), true);
+  const int n = static_cast<int>(state.range(0));
+  auto s = shared ? sharedSnapshot(n, kind) : snapshot(n, true);
   auto lb = makeLoadBalancer(kind, random, time);
   for (auto _ : state) {
     lb->update(s);
     benchmark::ClobberMemory();
   }
 }
-void BM_RingHashRebuild(benchmark::State& state) {
-  updateBench(state, config::LoadBalancerKind::kRingHash);
+void BM_RingHashWorkerUpdate(benchmark::State& state) {
+  updateBench(state, config::LoadBalancerKind::kRingHash, true);
 }
-void BM_MaglevRebuild(benchmark::State& state) {
-  updateBench(state, config::LoadBalancerKind::kMaglev);
+void BM_MaglevWorkerUpdate(benchmark::State& state) {
+  updateBench(state, config::LoadBalancerKind::kMaglev, true);
+}
+void BM_RingHashOwnBuild(benchmark::State& state) {
+  updateBench(state, config::LoadBalancerKind::kRingHash, false);
+}
+void BM_MaglevOwnBuild(benchmark::State& state) {
+  updateBench(state, config::LoadBalancerKind::kMaglev, false);
 }
 void BM_LeastRequestRebuild(benchmark::State& state) {
-  updateBench(state, config::LoadBalancerKind::kLeastRequest);
+  updateBench(state, config::LoadBalancerKind::kLeastRequest, false);
 }
-BENCHMARK(BM_RingHashRebuild)->Arg(10)->Arg(100)->Arg(1000)->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_MaglevRebuild)->Arg(10)->Arg(100)->Arg(1000)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_RingHashWorkerUpdate)->Arg(10)->Arg(100)->Arg(1000)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_MaglevWorkerUpdate)->Arg(10)->Arg(100)->Arg(1000)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_RingHashOwnBuild)->Arg(10)->Arg(100)->Arg(1000)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_MaglevOwnBuild)->Arg(10)->Arg(100)->Arg(1000)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_LeastRequestRebuild)->Arg(10)->Arg(100)->Arg(1000)->Unit(benchmark::kMicrosecond);
+
+// The control thread's side: one build per change of a ring_hash / maglev cluster's set, shared
+// by every worker (ClusterManager).
+void BM_HashRingBuild(benchmark::State& state) {
+  auto s = snapshot(static_cast<int>(state.range(0)), true);
+  for (auto _ : state) benchmark::DoNotOptimize(HashRing::build(s.endpoints));
+}
+void BM_MaglevTableBuild(benchmark::State& state) {
+  auto s = snapshot(static_cast<int>(state.range(0)), true);
+  for (auto _ : state) benchmark::DoNotOptimize(MaglevTable::build(s.endpoints));
+}
+BENCHMARK(BM_HashRingBuild)->Arg(10)->Arg(100)->Arg(1000)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_MaglevTableBuild)->Arg(10)->Arg(100)->Arg(1000)->Unit(benchmark::kMicrosecond);
 
 // The request's key: the header looked up and hashed (done once per request, before the pick).
 void BM_HashKeyHeader(benchmark::State& state) {

@@ -9,7 +9,7 @@
 # p90, p99, p99.9, the slow instance's share (counted at the backends), failures, proxy CPU.
 #
 # Knobs (environment): TARGETS="round_robin least_request p2c_ewma haproxy" ROUNDS=3 RATE=1000
-# CLIENTS=50 DURATION=20 WARM_S=3 FAST_MS=2 SLOW_MS=20 THREADS=2
+# CLIENTS=50 DURATION=20 WARM_S=3 FAST_MS=2 SLOW_MS=20 THREADS=2 STAGGER=0
 # SWITCHYARD_BIN=build/switchyard OUT_DIR=bench/out
 set -euo pipefail
 
@@ -66,6 +66,19 @@ if ((RATE % CLIENTS)); then
   exit 2
 fi
 hz=$(getconf CLK_TCK)
+# h2load's --rps runs one timer per client from the moment it connects. Connected all at once
+# (the default, as in the recorded runs), the CLIENTS timers fire nearly together: the load
+# arrives as one burst of CLIENTS requests every CLIENTS/RATE seconds, and in-flight counts peak
+# with each burst. STAGGER=1 opens the connections one every 1/RATE s, rounded up to whole milliseconds
+# (-r 1 --rate-period), so that the requests arrive evenly spread; -r excludes -D, so such a run
+# is RATE * DURATION requests (-n).
+STAGGER=${STAGGER:-0}
+load_args=(--h1 -c "$CLIENTS" -t 1 --rps $((RATE / CLIENTS)))
+if ((STAGGER)); then
+  load_args+=(-r 1 --rate-period "$(((1000 + RATE - 1) / RATE))ms" -n $((RATE * DURATION)))
+else
+  load_args+=(-D "$DURATION")
+fi
 
 tmp=$(mktemp -d /tmp/switchyard-tail-bench.XXXXXX)
 chmod 755 "$tmp"  # nginx workers drop root and must reach their temp paths below it
@@ -126,9 +139,8 @@ run_target() {
   for port in "${backend_ports[@]:0:3}"; do fast_logs+=("$dir/backends/access-$port.log"); done
 
   cpu0=$(cpu_ticks "$proxy_pid")
-  run_bounded $((DURATION + 30)) "$dir/h2load.out" h2load --h1 -c "$CLIENTS" -t 1 \
-    --rps $((RATE / CLIENTS)) -D "$DURATION" --log-file "$dir/h2load.log" \
-    "http://127.0.0.1:$proxy_port/" || status=$?
+  run_bounded $((DURATION + 30)) "$dir/h2load.out" h2load "${load_args[@]}" \
+    --log-file "$dir/h2load.log" "http://127.0.0.1:$proxy_port/" || status=$?
   cpu1=$(cpu_ticks "$proxy_pid")
   ((status == 0)) || die "h2load exited with $status: $(tail -n 5 "$dir/h2load.out")"
   alive "$proxy_pid" || die "$target died during the run: $(tail -n 5 "$dir/proxy/stdout.log")"
@@ -164,8 +176,8 @@ done
 
 {
   echo "Tail latency, $(date -u +%Y-%m-%dT%H:%MZ): backends ${FAST_MS} ms x3 and ${SLOW_MS} ms" \
-    "x1 (nginx echo_sleep); $RATE req/s offered (h2load --h1 -c $CLIENTS -t 1 --rps" \
-    "$((RATE / CLIENTS)) -D $DURATION), first ${WARM_S} s left out of the percentiles;" \
+    "x1 (nginx echo_sleep); $RATE req/s offered (h2load ${load_args[*]}), first ${WARM_S} s" \
+    "left out of the percentiles;" \
     "$THREADS proxy threads; load average before $load_before, after" \
     "$(cut -d' ' -f1-3 /proc/loadavg)."
   echo "Switchyard $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')," \
