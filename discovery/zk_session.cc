@@ -330,8 +330,7 @@ void ZkSession::getData(const std::string& path, bool watch, DataCallback done) 
   }
 }
 
-void ZkSession::getDataVersioned(const std::string& path, bool watch,
-                                 VersionedDataCallback done) {
+void ZkSession::getDataVersioned(const std::string& path, bool watch, VersionedDataCallback done) {
   if (!core_->handle)
     return failLater(std::move(done), int{ZINVALIDSTATE}, std::string{}, int32_t{-1});
   auto* pending = new Pending<VersionedDataCallback>{core_, &control_, std::move(done)};

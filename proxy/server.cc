@@ -253,17 +253,17 @@ void Server::applyOperatorChange(const OperatorChange& change,
   }
   if (change.kind == OperatorChange::Kind::kSplit) {
     const std::string path = splits_->pathOf(change.listener, change.route);
-    return splits_->write(
-        change.listener, change.route, change.split,
-        [change, path, done = std::move(done)](int rc) {
-          if (rc != ZOK)
-            return done(errorAnswer(503, "ZooKeeper did not take the change (" +
-                                             discovery::ZkSession::errorText(rc) +
-                                             "); nothing changed"));
-          spdlog::info("operator: listener {} route {}: split changed, shared at {}",
-                       change.listener, change.route, path);
-          done(changedAnswer(change, {}, "zookeeper:" + path));
-        });
+    return splits_->write(change.listener, change.route, change.split,
+                          [change, path, done = std::move(done)](int rc) {
+                            if (rc != ZOK)
+                              return done(errorAnswer(503, "ZooKeeper did not take the change (" +
+                                                               discovery::ZkSession::errorText(rc) +
+                                                               "); nothing changed"));
+                            spdlog::info(
+                                "operator: listener {} route {}: split changed, shared at {}",
+                                change.listener, change.route, path);
+                            done(changedAnswer(change, {}, "zookeeper:" + path));
+                          });
   }
   const routing::ClusterOverrides& local = clusters_->overrides().cluster(change.cluster);
   auto path = weights_ ? weights_->pathOf(change.cluster) : std::nullopt;

@@ -17,7 +17,7 @@ struct Endpoint {
   std::string id;                          // announced "host:port": the instance's identity
   boost::asio::ip::tcp::endpoint address;  // where to connect
   int32_t shard = -1;
-  double weight = 1.0;  // effective weight; 0 = gets no new traffic
+  double weight = 1.0;   // effective weight; 0 = gets no new traffic
   bool drained = false;  // drained by an operator (weight is then 0)
   // Active health checks' verdict (control thread). An unhealthy endpoint keeps its weight here;
   // each worker folds it into weight_factor (0 unless the cluster is below its panic threshold).

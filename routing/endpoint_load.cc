@@ -10,8 +10,8 @@ namespace {
 // exp(-elapsed / tau): the weight the old estimate keeps after `elapsed`.
 double keep(TimePoint from, TimePoint now, std::chrono::nanoseconds tau = kPeakEwmaDecay) {
   const auto elapsed = std::max(now - from, Clock::duration::zero());  // a clock never goes back
-  const double ratio = std::chrono::duration<double>(elapsed).count() /
-                       std::chrono::duration<double>(tau).count();
+  const double ratio =
+      std::chrono::duration<double>(elapsed).count() / std::chrono::duration<double>(tau).count();
   return std::exp(-ratio);
 }
 

@@ -24,9 +24,8 @@ int RingHash::pick(const PickContext& ctx, int exclude) {
   // Walk clockwise past points this worker may not use, and past the excluded endpoint when
   // another exists: where the key would go if they left the ring. Every usable endpoint owns a
   // point, so the walk ends within one turn.
-  const bool skip_excluded =
-      exclude >= 0 && static_cast<size_t>(exclude) < usable_.size() &&
-      !(usable_count_ == 1 && usable_[static_cast<size_t>(exclude)]);
+  const bool skip_excluded = exclude >= 0 && static_cast<size_t>(exclude) < usable_.size() &&
+                             !(usable_count_ == 1 && usable_[static_cast<size_t>(exclude)]);
   for (size_t steps = 0; steps < n; ++steps) {
     const uint32_t owner = ring_->owner(i);
     if (usable_[owner] && !(skip_excluded && static_cast<int>(owner) == exclude))

@@ -64,8 +64,8 @@ class SharedSplits {
   ClusterManager& clusters_;
   std::string base_;
   std::shared_ptr<const config::Config> config_;
-  std::map<std::string, Key> keys_;                               // by keyText
-  std::map<Key, std::vector<config::SplitTarget>> applied_;       // what the nodes hold
+  std::map<std::string, Key> keys_;                          // by keyText
+  std::map<Key, std::vector<config::SplitTarget>> applied_;  // what the nodes hold
   discovery::WeightsSource source_;  // last: its callbacks use the members above
 };
 

@@ -169,7 +169,8 @@ routing::ClusterOverrides applyChange(routing::ClusterOverrides overrides,
   return overrides;
 }
 
-std::string rewriteOverrides(const OperatorChange& change, const std::optional<std::string>& current,
+std::string rewriteOverrides(const OperatorChange& change,
+                             const std::optional<std::string>& current,
                              const routing::ClusterOverrides& fallback) {
   routing::ClusterOverrides base = fallback;
   if (current) {

@@ -57,7 +57,8 @@ routing::ClusterOverrides applyChange(routing::ClusterOverrides overrides,
 // The read-modify-write step of a change shared through ZooKeeper: the cluster's node as it is
 // now (nullopt: no node yet) with `change` applied, encoded. A node that does not decode (written
 // by hand) is rebuilt from `fallback`, the overrides this gateway applies, rather than lost.
-std::string rewriteOverrides(const OperatorChange& change, const std::optional<std::string>& current,
+std::string rewriteOverrides(const OperatorChange& change,
+                             const std::optional<std::string>& current,
                              const routing::ClusterOverrides& fallback);
 
 // The 200 answer: the cluster's overrides after the change and where they live.

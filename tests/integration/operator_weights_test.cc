@@ -7,11 +7,11 @@
 
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <csignal>
 #include <thread>
 
 #include "tests/support/eventually.h"
@@ -248,7 +248,8 @@ TEST_F(OperatorWeightsTest, TwoGatewaysChangingDifferentInstancesAtOnceLoseNothi
   EXPECT_EQ(written, expected) << node.value();
   for (Gateway* g : {&a, &b})
     for (int i = 0; i < 2 * kPerGateway; ++i)
-      EXPECT_TRUE(weightBecomes(*g, ids[i], 2 + i)) << ids[i] << " on gateway " << (g == &a ? "A" : "B");
+      EXPECT_TRUE(weightBecomes(*g, ids[i], 2 + i))
+          << ids[i] << " on gateway " << (g == &a ? "A" : "B");
 }
 
 TEST_F(OperatorWeightsTest, DrainAndUndrainSurviveDiscoveryAndReachEveryGateway) {
@@ -481,32 +482,35 @@ TEST_F(OperatorWeightsTest, ASplitSetOnOneGatewayIsAppliedByAnother) {
   EXPECT_EQ(Json::parse(r.body)["shared"], "zookeeper:/switchyard/weights/_routes/web/0");
   auto node = client_.get("/switchyard/weights/_routes/web/0");
   ASSERT_TRUE(node.ok()) << node.error().message;
-  EXPECT_EQ(Json::parse(node.value()),
-            Json::parse(R"({"split":[{"cluster":"stable","weight":0},
+  EXPECT_EQ(Json::parse(node.value()), Json::parse(R"({"split":[{"cluster":"stable","weight":0},
                                      {"cluster":"canary","weight":1}]})"));
   EXPECT_EQ(spread(a, 10), (std::map<std::string, int>{{"canary", 10}}));  // before answering
-  ASSERT_TRUE(eventually([&] { return spread(b, 5) == std::map<std::string, int>{{"canary", 5}}; },
-                         10s));
+  ASSERT_TRUE(eventually(
+      [&] {
+        return spread(b, 5) == std::map<std::string, int>{{"canary", 5}};
+      },
+      10s));
 
   // A reload of B keeps the shared split (the file's comes back only for local splits).
   b.process().sendSignal(SIGHUP);
-  ASSERT_TRUE(eventually(
-      [&] { return log(b).find("reload applied") != std::string::npos; }, 10s));
+  ASSERT_TRUE(eventually([&] { return log(b).find("reload applied") != std::string::npos; }, 10s));
   EXPECT_EQ(spread(b, 10), (std::map<std::string, int>{{"canary", 10}}));
 
   // A node naming an unknown cluster changes nothing.
   ASSERT_TRUE(client_.set("/switchyard/weights/_routes/web/0",
                           R"({"split":[{"cluster":"nope","weight":1}]})"));
   ASSERT_TRUE(eventually(
-      [&] { return log(b).find("no cluster named \"nope\"") != std::string::npos; },
-      10s));
+      [&] { return log(b).find("no cluster named \"nope\"") != std::string::npos; }, 10s));
   EXPECT_EQ(spread(b, 10), (std::map<std::string, int>{{"canary", 10}}));
 
   // The node deleted (by any ZooKeeper client): every gateway goes back to the file's route.
   ASSERT_TRUE(client_.remove("/switchyard/weights/_routes/web/0"));
   for (Gateway* g : {&a, &b})
     ASSERT_TRUE(eventually(
-        [&] { return spread(*g, 5) == std::map<std::string, int>{{"stable", 5}}; }, 10s));
+        [&] {
+          return spread(*g, 5) == std::map<std::string, int>{{"stable", 5}};
+        },
+        10s));
 }
 
 // `switchyard ctl` against a gateway without ZooKeeper: weights are local to it.

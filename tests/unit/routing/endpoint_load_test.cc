@@ -44,7 +44,7 @@ TEST(PeakEwma, OneLateAnswerOnABusyEndpointMovesItLittleARunOfThemMovesItAll) {
     observeLatency(l, 1000, time.now());
   }
   time.advance(2ms);
-  observeLatency(l, 30000, time.now());  // delayed by a stall of the machine
+  observeLatency(l, 30000, time.now());              // delayed by a stall of the machine
   EXPECT_LT(currentLatencyUs(l, time.now()), 1500);  // 1 - e^(-2/200) of the gap: about 290 us
   // The endpoint really slowed down: within a few rise times the estimate is there.
   for (int i = 0; i < 500; ++i) {  // 1 s: five rise times

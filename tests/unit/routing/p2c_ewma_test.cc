@@ -2,7 +2,6 @@
 
 #include <gtest/gtest.h>
 
-
 #include <queue>
 
 #include "tests/unit/routing/lb_test_util.h"
@@ -167,10 +166,11 @@ TEST(P2cEwma, StallsOfTheWholeMachineDoNotSendTrafficBackToTheSlowEndpoint) {
       auto& l = load.loads[static_cast<size_t>(pending.top().second)];
       --l.in_flight;
       // Seen when the stall let it be read, and timed then.
-      observeLatency(l, std::chrono::duration<double, std::micro>(time.now() - pending.top().first)
-                                .count() +
-                            static_cast<double>(latency[pending.top().second].count()),
-                     time.now());
+      observeLatency(
+          l,
+          std::chrono::duration<double, std::micro>(time.now() - pending.top().first).count() +
+              static_cast<double>(latency[pending.top().second].count()),
+          time.now());
       pending.pop();
     }
     const int e = lb.pick(load.context());
