@@ -20,6 +20,10 @@ using boost::system::error_code;
 
 namespace {
 
+// After the drain deadline every session is closed; this long after that the process stops even
+// if one has not let go.
+constexpr auto kForcedStopAfterClose = std::chrono::seconds(5);
+
 Result<tcp::acceptor> openReusePort(asio::io_context& ctx, const HostPort& address) {
   error_code ec;
   std::string host = address.host;
@@ -146,7 +150,7 @@ int Server::run() {
   control_.run();
   for (auto& w : workers_) w->join();
   spdlog::info("switchyard stopped");
-  return 0;
+  return forced_stop_ ? 1 : 0;
 }
 
 void Server::publish(std::shared_ptr<const routing::RoutingSnapshot> snapshot) {
@@ -403,6 +407,21 @@ void Server::shutdown() {
       Worker* worker = w.get();
       worker->post([worker] { worker->closeAll(); });
     }
+    // Closing is asynchronous; a session that never lets go (a bug) must not keep the process
+    // alive forever after a SIGTERM: past this backstop the loops are stopped and the process
+    // exits non-zero, saying so.
+    shutdown_timer_.expires_after(kForcedStopAfterClose);
+    shutdown_timer_.async_wait([this](error_code ec) {
+      if (ec) return;
+      spdlog::error("{} of {} worker(s) still had sessions {} ms after closing them; stopping anyway",
+                    workers_.size() - workers_drained_, workers_.size(),
+                    std::chrono::duration_cast<std::chrono::milliseconds>(kForcedStopAfterClose)
+                        .count());
+      forced_stop_ = true;
+      for (auto& w : workers_) w->context().stop();
+      signals_.cancel();
+      control_.stop();
+    });
   });
 }
 

@@ -89,6 +89,7 @@ class Server final : public AdminBackend {
   boost::asio::ip::tcp::endpoint admin_endpoint_;
   bool shutting_down_ = false;
   size_t workers_drained_ = 0;
+  bool forced_stop_ = false;  // the drain never completed (see shutdown())
 };
 
 }  // namespace switchyard::proxy

@@ -105,5 +105,17 @@ TEST(ClusterTlsTest, RoundTripsThroughTheRunningConfiguration) {
   }
 }
 
+TEST(ClusterTlsTest, HealthCheckIsRefusedWhereItsCleartextProbeCannotWork) {
+  EXPECT_EQ(onlyError(withCluster("    tls: {}\n    health_check: { path: /health }\n")),
+            "test.yaml:9:19: clusters[0].health_check: health_check probes in cleartext HTTP/1.1 "
+            "and is not supported yet with tls (outlier_detection and retries still guard this "
+            "cluster)");
+  EXPECT_EQ(onlyError(withCluster("    protocol: h2c\n    health_check: { path: /health }\n")),
+            "test.yaml:9:19: clusters[0].health_check: health_check probes in cleartext HTTP/1.1 "
+            "and is not supported yet with protocol: h2c/h2 (outlier_detection and retries still "
+            "guard this cluster)");
+  loadValid(withCluster("    health_check: { path: /health }\n"));
+}
+
 }  // namespace
 }  // namespace switchyard::config

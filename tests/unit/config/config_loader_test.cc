@@ -60,7 +60,7 @@ TEST(ConfigLoaderTest, FullFileLoadsEveryField) {
   EXPECT_EQ(w.discovery.serverset, "/aurora/www-data/prod/web");
   EXPECT_EQ(w.discovery.endpoint, "http");
   EXPECT_EQ(w.discovery.format, ServerSetFormat::kCurator);
-  EXPECT_EQ(w.protocol, UpstreamProtocol::kH2c);
+  EXPECT_EQ(w.protocol, UpstreamProtocol::kHttp1);
   EXPECT_EQ(w.load_balancer, LoadBalancerKind::kRingHash);
   EXPECT_EQ(w.hash_on, "header:x-user-id");
   EXPECT_EQ(w.slow_start_ms, 10000u);
@@ -97,6 +97,7 @@ TEST(ConfigLoaderTest, FullFileLoadsEveryField) {
   EXPECT_EQ(api.discovery.kind, DiscoveryKind::kFile);
   EXPECT_EQ(api.discovery.file, "/etc/switchyard/instances/api.yaml");
   EXPECT_EQ(api.load_balancer, LoadBalancerKind::kP2cEwma);
+  EXPECT_EQ(api.protocol, UpstreamProtocol::kH2c);
   EXPECT_EQ(c.findCluster("api-canary"), &api);
   EXPECT_EQ(c.findCluster("nope"), nullptr);
 

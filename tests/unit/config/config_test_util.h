@@ -78,7 +78,7 @@ clusters:
       serverset: "/aurora/www-data/prod/web"
       endpoint: http
       format: curator
-    protocol: h2c
+    protocol: http1
     load_balancer: ring_hash
     hash_on: "header:X-User-Id"
     slow_start_ms: 10000
@@ -99,6 +99,7 @@ clusters:
     hash_on: source_ip
   - name: api-canary
     discovery: { file: instances/api.yaml }
+    protocol: h2c
     load_balancer: p2c_ewma
 
 weights:
