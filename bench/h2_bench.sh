@@ -12,6 +12,8 @@
 #   RATE=10000                           total offered req/s of the fixed-load run
 #   SWITCHYARD_BIN=build/switchyard      the binary under test
 #   OUT_DIR=bench/out                    where the table and raw results go
+#   TLS=0                                1: h2 over TLS (ALPN) from the clients to every proxy,
+#                                        one self-signed certificate (bench/lib/tls.sh)
 #
 # Clients speak h2c with prior knowledge to every proxy (HAProxy `bind ... proto h2`, nginx
 # `listen ... http2`, Switchyard's `protocol: http` listener); every proxy speaks HTTP/1.1 with
@@ -28,12 +30,15 @@ lib=$root/bench/lib
 source "$lib/common.sh"
 # shellcheck source=lib/peers.sh
 source "$lib/peers.sh"
+# shellcheck source=lib/tls.sh
+source "$lib/tls.sh"
 
 TARGETS=${TARGETS:-haproxy nginx switchyard}
 THREADS=${THREADS:-1}
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10}
 RATE=${RATE:-10000}
+TLS=${TLS:-0}
 SWITCHYARD_BIN=${SWITCHYARD_BIN:-$root/build/switchyard}
 OUT_DIR=${OUT_DIR:-$root/bench/out}
 FIXED_CLIENTS=10
@@ -42,7 +47,7 @@ clk_tck=$(getconf CLK_TCK)
 read -r -a targets <<<"$TARGETS"
 read -r -a thread_counts <<<"$THREADS"
 
-for tool in nginx haproxy h2load curl timeout; do
+for tool in nginx haproxy h2load curl timeout openssl; do
   command -v "$tool" >/dev/null || {
     echo "h2_bench: '$tool' not found; run scripts/install-deps.sh" >&2
     exit 1
@@ -78,17 +83,26 @@ trap 'exit 143' TERM
 
 mkdir -p "$OUT_DIR"
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
-results=$OUT_DIR/h2-$stamp.jsonl
-table=$OUT_DIR/h2-$stamp.md
+kind=h2
+scheme=http
+curl_h2=(--http2-prior-knowledge)
+if [[ $TLS == 1 ]]; then
+  kind=h2-tls
+  scheme=https
+  curl_h2=(--http2)  # ALPN
+  make_bench_cert "$tmp/tls"
+fi
+results=$OUT_DIR/$kind-$stamp.jsonl
+table=$OUT_DIR/$kind-$stamp.md
 : >"$results"
 
-# wait_h2 URL PID [SECONDS]: waits until URL answers 200 over h2c, failing early if PID died.
+# wait_h2 URL PID [SECONDS]: waits until URL answers 200 over HTTP/2, failing early if PID died.
 wait_h2() {
   local url=$1 pid=$2 limit=${3:-10} deadline
   deadline=$((SECONDS + limit))
   while ((SECONDS < deadline)); do
     kill -0 "$pid" 2>/dev/null || return 1
-    if [[ $(curl -s --http2-prior-knowledge -o /dev/null -w '%{http_code}' --max-time 1 "$url") == 200 ]]; then
+    if [[ $(curl -s "${curl_h2[@]}" -o /dev/null -w '%{http_code}' --max-time 1 "$url") == 200 ]]; then
       return 0
     fi
     sleep 0.1
@@ -120,8 +134,12 @@ start_targets() {
     case "$target" in
       haproxy)
         write_haproxy "$dir" "${port_of[$target]}" "$threads" "${backend_ports[@]}"
-        sed -i "s|^  bind 127.0.0.1:${port_of[$target]}\$|& proto h2|" "$dir/haproxy.cfg"
-        grep -q "proto h2" "$dir/haproxy.cfg" || { echo "h2_bench: haproxy.cfg not h2" >&2; exit 1; }
+        if [[ $TLS == 1 ]]; then
+          enable_tls haproxy "$dir" "${port_of[$target]}" h2,http/1.1 "$tmp/tls"
+        else
+          sed -i "s|^  bind 127.0.0.1:${port_of[$target]}\$|& proto h2|" "$dir/haproxy.cfg"
+        fi
+        grep -q -e "proto h2" -e "alpn h2" "$dir/haproxy.cfg" || { echo "h2_bench: haproxy.cfg not h2" >&2; exit 1; }
         start_bg haproxy "$dir/stdout.log" haproxy -db -f "$dir/haproxy.cfg"
         pid_of[$target]=$haproxy_pid
         ;;
@@ -130,17 +148,19 @@ start_targets() {
         sed -i "s|listen 127.0.0.1:${port_of[$target]} reuseport;|listen 127.0.0.1:${port_of[$target]} reuseport http2;|" \
           "$dir/nginx.conf"
         grep -q "reuseport http2" "$dir/nginx.conf" || { echo "h2_bench: nginx.conf not h2" >&2; exit 1; }
+        [[ $TLS == 1 ]] && enable_tls nginx "$dir" "${port_of[$target]}" h2 "$tmp/tls"
         start_bg nginx "$dir/stdout.log" nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log"
         pid_of[$target]=$nginx_pid
         ;;
       switchyard)
         write_switchyard "$dir" "${port_of[$target]}" "$admin_port" "$threads" "${backend_ports[@]}"
+        [[ $TLS == 1 ]] && enable_tls switchyard "$dir" "${port_of[$target]}" h2 "$tmp/tls"
         start_bg switchyard "$dir/stdout.log" "$SWITCHYARD_BIN" serve --config "$dir/switchyard.yaml"
         pid_of[$target]=$switchyard_pid
         ;;
     esac
-    if ! wait_h2 "http://127.0.0.1:${port_of[$target]}/" "${pid_of[$target]}" 15; then
-      echo "h2_bench: $target ($threads threads) does not answer h2c on ${port_of[$target]}:" >&2
+    if ! wait_h2 "$scheme://127.0.0.1:${port_of[$target]}/" "${pid_of[$target]}" 15; then
+      echo "h2_bench: $target ($threads threads) does not answer HTTP/2 ($scheme) on ${port_of[$target]}:" >&2
       tail -n 20 "$dir"/*.log >&2 || true
       exit 1
     fi
@@ -158,7 +178,7 @@ limit=$((DURATION + 30))  # no run may hang: a stuck tool is killed and the run 
 # run_one THREADS ROUND SCENARIO TARGET: one measured run, recorded as a JSON line.
 run_one() {
   local threads=$1 round=$2 scenario=$3 target=$4 url out cpu0 cpu1 be0 be1 t0 t1 pid log
-  url="http://127.0.0.1:${port_of[$target]}/"
+  url="$scheme://127.0.0.1:${port_of[$target]}/"
   out=$tmp/run.out
   log=$tmp/h2load.log
   rm -f "$log"
@@ -202,7 +222,7 @@ for threads in "${thread_counts[@]}"; do
   start_targets "$threads"
   # Warm-up: open the upstream connections and fault the code in before the first measurement.
   for target in "${targets[@]}"; do
-    run_bounded 15 /dev/null h2load -c 50 -m 10 -t 1 -D 2 "http://127.0.0.1:${port_of[$target]}/" || true
+    run_bounded 15 /dev/null h2load -c 50 -m 10 -t 1 -D 2 "$scheme://127.0.0.1:${port_of[$target]}/" || true
   done
   for ((round = 1; round <= ROUNDS; round++)); do
     # Rotate the order each round (A B C, B C A, C A B) so no target always runs first or last.
@@ -219,11 +239,11 @@ for threads in "${thread_counts[@]}"; do
 done
 
 {
-  echo "### HTTP/2 (h2c) proxy benchmark, $stamp"
+  echo "### HTTP/2 ($([[ $TLS == 1 ]] && echo "h2 over TLS, ALPN" || echo h2c)) proxy benchmark, $stamp"
   echo
   echo "Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')), shared by the load generator, the backend and the proxy: compare ratios and CPU per request, not raw req/s."
   echo "Peers: $(haproxy -v | head -1 | cut -d' ' -f1-3) (\`bind ... proto h2\`), $(nginx -v 2>&1 | cut -d' ' -f3) (\`listen ... http2\`), $(h2load --version | head -1); HTTP/1.1 keep-alive to one nginx backend."
-  echo "Command: \`TARGETS=\"$TARGETS\" THREADS=\"$THREADS\" ROUNDS=$ROUNDS DURATION=$DURATION RATE=$RATE bench/h2_bench.sh\`"
+  echo "Command: \`TLS=$TLS TARGETS=\"$TARGETS\" THREADS=\"$THREADS\" ROUNDS=$ROUNDS DURATION=$DURATION RATE=$RATE bench/h2_bench.sh\`"
   echo "Scenarios: ${scenarios[0]} = \`h2load -c $FIXED_CLIENTS -m 10 -t 1 --rps $((RATE / FIXED_CLIENTS)) -D $DURATION\` ($RATE req/s offered in total); sat-cC-mM = \`h2load -c C -m M -t 1 -D $DURATION\` (saturation)."
   echo
   "$python" "$lib/http1_report.py" table "$results"

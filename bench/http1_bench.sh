@@ -28,6 +28,8 @@ lib=$root/bench/lib
 source "$lib/common.sh"
 # shellcheck source=lib/peers.sh
 source "$lib/peers.sh"
+# shellcheck source=lib/tls.sh
+source "$lib/tls.sh"
 
 TARGETS=${TARGETS:-haproxy nginx switchyard}
 THREADS=${THREADS:-1 2}
@@ -84,14 +86,7 @@ scheme=http
 if [[ $TLS == 1 ]]; then
   kind=http1-tls
   scheme=https
-  # One certificate for every proxy; curl (wait_http) verifies it, wrk and h2load do not.
-  mkdir -p "$tmp/tls"
-  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$tmp/tls/server.key" \
-    -out "$tmp/tls/server.crt" -days 2 -subj /CN=localhost \
-    -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" >"$tmp/tls/openssl.log" 2>&1
-  cat "$tmp/tls/server.crt" "$tmp/tls/server.key" >"$tmp/tls/server.pem"  # HAProxy's crt
-  chmod 644 "$tmp/tls"/*
-  export CURL_CA_BUNDLE=$tmp/tls/server.crt
+  make_bench_cert "$tmp/tls"
 fi
 results=$OUT_DIR/$kind-$stamp.jsonl
 table=$OUT_DIR/$kind-$stamp.md
@@ -110,31 +105,6 @@ for port in "${backend_ports[@]}"; do
   }
 done
 
-# enable_tls TARGET DIR PORT: turns TARGET's listener on PORT (as written by peers.sh) into TLS
-# with the certificate above: each proxy's usual way (HAProxy `ssl crt ... alpn`, nginx
-# `listen ... ssl`, Switchyard `protocol: https`), session resumption at each one's default.
-enable_tls() {
-  local target=$1 dir=$2 port=$3 crt=$tmp/tls/server.crt key=$tmp/tls/server.key
-  case "$target" in
-    haproxy)
-      sed -i "s|^  bind 127.0.0.1:$port\$|  bind 127.0.0.1:$port ssl crt $tmp/tls/server.pem alpn http/1.1|" \
-        "$dir/haproxy.cfg"
-      ;;
-    nginx)
-      sed -i "s|^    listen 127.0.0.1:$port reuseport;|    listen 127.0.0.1:$port ssl reuseport;\n    ssl_certificate $crt;\n    ssl_certificate_key $key;|" \
-        "$dir/nginx.conf"
-      ;;
-    switchyard)
-      sed -i "s|^    protocol: http\$|    protocol: https\n    tls: { certificate: $crt, private_key: $key }|" \
-        "$dir/switchyard.yaml"
-      ;;
-  esac
-  grep -q -e "ssl" -e "https" "$dir"/*.cfg "$dir"/*.conf "$dir"/*.yaml 2>/dev/null || {
-    echo "http1_bench: could not turn on TLS for $target in $dir" >&2
-    exit 1
-  }
-}
-
 declare -A port_of pid_of
 # start_targets THREADS: configures and starts every target with THREADS threads each.
 start_targets() {
@@ -145,19 +115,19 @@ start_targets() {
     case "$target" in
       haproxy)
         write_haproxy "$dir" "${port_of[$target]}" "$threads" "${backend_ports[@]}"
-        [[ $TLS == 1 ]] && enable_tls haproxy "$dir" "${port_of[$target]}"
+        [[ $TLS == 1 ]] && enable_tls haproxy "$dir" "${port_of[$target]}" http/1.1 "$tmp/tls"
         start_bg haproxy "$dir/stdout.log" haproxy -db -f "$dir/haproxy.cfg"
         pid_of[$target]=$haproxy_pid
         ;;
       nginx)
         write_nginx_proxy "$dir" "${port_of[$target]}" "$threads" "${backend_ports[@]}"
-        [[ $TLS == 1 ]] && enable_tls nginx "$dir" "${port_of[$target]}"
+        [[ $TLS == 1 ]] && enable_tls nginx "$dir" "${port_of[$target]}" http/1.1 "$tmp/tls"
         start_bg nginx "$dir/stdout.log" nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log"
         pid_of[$target]=$nginx_pid
         ;;
       switchyard)
         write_switchyard "$dir" "${port_of[$target]}" "$admin_port" "$threads" "${backend_ports[@]}"
-        [[ $TLS == 1 ]] && enable_tls switchyard "$dir" "${port_of[$target]}"
+        [[ $TLS == 1 ]] && enable_tls switchyard "$dir" "${port_of[$target]}" http/1.1 "$tmp/tls"
         start_bg switchyard "$dir/stdout.log" "$SWITCHYARD_BIN" serve --config "$dir/switchyard.yaml"
         pid_of[$target]=$switchyard_pid
         ;;
