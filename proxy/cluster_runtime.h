@@ -56,6 +56,13 @@ class ClusterRuntime {
   // host, any other answer clears its run of failures.
   void recordFailure(UpstreamHost& host);
   void recordSuccess(UpstreamHost& host) { detector_.onSuccess(host.outlier); }
+  // A final answer's status: 5xx counts as a failure, anything else as a success.
+  void recordAnswer(UpstreamHost& host, unsigned status) {
+    if (status >= 500)
+      recordFailure(host);
+    else
+      recordSuccess(host);
+  }
   RetryBudget& retryBudget() { return budget_; }
   // retries.on, parsed once per configuration.
   bool retryOnReset() const { return retry_on_reset_; }

@@ -273,10 +273,7 @@ bool H2ClientRequest::retryOnStatus() {
 void H2ClientRequest::onH2Head(unsigned status, const H2Headers& headers, bool) {
   auto self = shared_from_this();
   if (status < 200) return;  // interim answers are not relayed
-  if (status >= 500)
-    cluster_.recordFailure(*host_);
-  else
-    cluster_.recordSuccess(*host_);
+  cluster_.recordAnswer(*host_, status);
   if (cluster_.retryOnStatus(status)) {
     auto host = host_;
     if (retryOnStatus()) {

@@ -291,11 +291,7 @@ bool UpstreamRequest::retry(TryFailure why, bool was_reused) {
 }
 
 bool UpstreamRequest::onFinalHead(unsigned status) {
-  if (status >= 500) {
-    cluster_->recordFailure(*host_);
-  } else {
-    cluster_->recordSuccess(*host_);
-  }
+  cluster_->recordAnswer(*host_, status);
   if (cluster_->retryOnStatus(status)) {
     excluded_ = host_.get();
     auto host = host_;  // counted as this instance's answer, though the client will not see it
