@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "routing/load_balancer.h"
+#include "routing/usable_endpoints.h"
 #include "routing/maglev_table.h"
 
 namespace switchyard::routing {
@@ -34,8 +35,7 @@ class Maglev final : public LoadBalancer {
  private:
   Random& random_;  // the worker's
   std::shared_ptr<const MaglevTable> table_;
-  std::vector<char> usable_;  // by endpoint index: effective weight above 0 in this view
-  size_t usable_count_ = 0;
+  UsableEndpoints usable_;  // effective weight above 0 in this worker's view
 };
 
 }  // namespace switchyard::routing

@@ -16,6 +16,7 @@
 
 #include "routing/hash_ring.h"
 #include "routing/load_balancer.h"
+#include "routing/usable_endpoints.h"
 
 namespace switchyard::routing {
 
@@ -35,8 +36,7 @@ class RingHash final : public LoadBalancer {
  private:
   Random& random_;  // the worker's
   std::shared_ptr<const HashRing> ring_;
-  std::vector<char> usable_;  // by endpoint index: effective weight above 0 in this view
-  size_t usable_count_ = 0;
+  UsableEndpoints usable_;  // effective weight above 0 in this worker's view
 };
 
 }  // namespace switchyard::routing
