@@ -90,12 +90,19 @@ bool writeHttp1RequestHead(std::string& out, const RequestHead& head) {
     req.fields.push_back(HeaderField{http::string_to_field(n), n, v});
   }
   if (!cookie.empty()) req.fields.push_back(HeaderField{http::field::cookie, "cookie", cookie});
+  if (!head.upgrade.empty())
+    req.fields.push_back(HeaderField{http::field::upgrade, "upgrade", head.upgrade});
   UpstreamRequestInfo info;
+  info.upgrade = !head.upgrade.empty();
   info.client_ip = head.client_ip;
   info.proto = head.scheme == "https" ? "https" : "http";
   info.default_host = head.authority;
   writeUpstreamRequestHead(out, req, info);
   return req.chunked;
+}
+
+void ResponseSink::onUpgrade(const std::vector<HeaderField>&, UpstreamTunnel tunnel) {
+  if (tunnel.host) tunnel.host->discard(std::move(tunnel.conn));
 }
 
 UpstreamRequest::UpstreamRequest(Worker& worker, uint32_t listener_index, ResponseSink& sink)
@@ -124,6 +131,11 @@ void UpstreamRequest::start(RequestHead head) {
   if (!cluster_) return fail(404, "no-route", "no route matches this request");
   hash_key_ = cluster_->hashKey(fields, head_.client_ip);
   if (cluster_->config().protocol != config::UpstreamProtocol::kHttp1) {
+    if (!head_.upgrade.empty())
+      return fail(501, "upgrade-unsupported",
+                  "cluster \"" + cluster_->name() + "\" speaks HTTP/2: Upgrade is not relayed");
+    answerExpectForHttp2();
+    if (state_ == State::kDone) return;  // the sink cancelled
     h2_ = std::make_shared<H2ClientRequest>(worker_, listener_index_, *sink_, *cluster_, hash_key_,
                                             head_, started_);
     state_ = State::kConnecting;
@@ -137,6 +149,17 @@ void UpstreamRequest::start(RequestHead head) {
   request_deadline_ = now + std::chrono::milliseconds(cluster_->config().request_timeout_ms);
   cluster_->retryBudget().onRequest(now);
   pickAndConnect();
+}
+
+void UpstreamRequest::answerExpectForHttp2() {
+  auto& fields = head_.fields;
+  for (auto it = fields.begin(); it != fields.end(); ++it) {
+    if (it->first != "expect") continue;
+    const bool continue_expected = boost::beast::iequals(it->second, "100-continue");
+    fields.erase(it);
+    if (continue_expected && head_.has_body) sink_->onInterimHead(100, {});
+    return;
+  }
 }
 
 void UpstreamRequest::pushBody(std::string_view data) {
@@ -230,6 +253,7 @@ void UpstreamRequest::pickAndConnect() {
   load_counted_ = true;
   latency_sampled_ = false;
   picked_at_ = worker_.time().now();
+  tls_failure_.clear();
   if (auto idle = host_->takeIdle()) {
     up_ = std::move(idle);
     ++up_gen_;
@@ -260,6 +284,8 @@ void UpstreamRequest::onTryFailure(error_code ec, bool connect_phase) {
   if (response_started_) return fail(502, "upstream-reset", where() + " cut its response");
   excluded_ = failed;
   if (retry(connect_phase ? TryFailure::kConnect : TryFailure::kReset, was_reused)) return;
+  if (connect_phase && !tls_failure_.empty())
+    return fail(502, "upstream-tls", where() + ": TLS handshake failed: " + tls_failure_);
   if (connect_phase)
     return fail(502, "connect-failure", where() + ": connect failed: " + ec.message());
   fail(502, "upstream-reset", where() + " closed the connection: " + ec.message());
@@ -365,6 +391,8 @@ void UpstreamRequest::onConnected(error_code ec, uint64_t gen) {
   if (ec) {
     ++host_->stats.connect_failures;
     cluster_->recordFailure(*host_);
+    // A TLS failure (verification, protocol) is a connect failure that says why.
+    if (up_->stream.handshakeStarted()) tls_failure_ = up_->stream.describeError(ec);
     return onTryFailure(ec, true);
   }
   if (!up_->reused) {
@@ -516,10 +544,16 @@ void UpstreamRequest::relayResponse() {
       return fail(502, "bad-upstream-response",
                   where() + " sent a malformed response: " + ec.message());
     if (resp_.header_done && state_ == State::kExchanging) {
-      if (resp_.status == 101)
-        return fail(502, "bad-upstream-response", where() + " switched protocols unasked");
+      if (resp_.status == 101) {
+        if (head_.upgrade.empty())
+          return fail(502, "bad-upstream-response", where() + " switched protocols unasked");
+        return handOverUpgrade(used);
+      }
       if (resp_.status < 200) {
-        // 100 Continue and friends are not relayed: the final answer follows.
+        // 100 Continue and friends: relayed to a sink that wants them; the final answer follows.
+        endToEnd(resp_.fields, out_fields_);
+        sink_->onInterimHead(resp_.status, out_fields_);
+        if (state_ == State::kDone) return;
         up_->in.consume(used);
         resetParser();
         continue;
@@ -582,6 +616,27 @@ void UpstreamRequest::onResponseComplete() {
   ResponseSink* sink = sink_;
   sink_ = nullptr;
   if (sink) sink->onResponseEnd();
+}
+
+void UpstreamRequest::handOverUpgrade(std::size_t head_bytes) {
+  // The 101 ends the exchange: the instance answered (no outlier verdict on a tunnel, as for
+  // any 1xx), and its connection becomes the downstream's tunnel with what followed the head.
+  up_->in.consume(head_bytes);  // flat_buffer keeps the bytes: resp_'s views stay valid
+  final_status_ = 101;
+  response_started_ = true;
+  releaseLoad();
+  --host_->stats.in_flight;
+  counted_in_flight_ = false;
+  host_->stats.responses.add(101);
+  state_ = State::kDone;
+  deadline_ = TimePoint::max();
+  finish();
+  UpstreamTunnel tunnel{host_, std::move(up_), cluster_->config().idle_timeout_ms};
+  ++up_gen_;  // the request write's handler, should it still be queued, sees a stale generation
+  ResponseSink* sink = sink_;
+  sink_ = nullptr;
+  if (!sink) return tunnel.host->discard(std::move(tunnel.conn));
+  sink->onUpgrade(resp_.fields, std::move(tunnel));
 }
 
 }  // namespace switchyard::proxy

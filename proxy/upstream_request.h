@@ -61,6 +61,17 @@ struct RequestHead {
   bool has_body = false;  // body bytes (or trailers) follow the head
   std::string client_ip;
   int version = 20;  // for the access log: 20 = HTTP/2
+  // The client's Upgrade field (HTTP/1.1 only): it asks for a tunnel after a 101. Empty: none.
+  std::string upgrade;
+};
+
+// The upstream connection of a request the instance answered with 101 Switching Protocols,
+// handed to the downstream for a byte tunnel. The receiver owns it and gives the connection
+// back with host->discard() when the tunnel ends (the host counts it open until then).
+struct UpstreamTunnel {
+  std::shared_ptr<UpstreamHost> host;
+  std::unique_ptr<UpstreamConnection> conn;  // conn->in holds the bytes after the 101 head
+  uint32_t idle_timeout_ms = 0;              // the cluster's, for the tunnel's idle deadline
 };
 
 // Appends the HTTP/1.1 request head for `head` to `out`: Host from :authority when the client
@@ -70,14 +81,24 @@ struct RequestHead {
 bool writeHttp1RequestHead(std::string& out, const RequestHead& head);
 
 // Where the response goes. Every call is made on the worker thread, possibly from inside an
-// UpstreamRequest method. After onResponseEnd, onGatewayError or onResponseReset no other call
-// follows.
+// UpstreamRequest method. After onResponseEnd, onGatewayError, onResponseReset or onUpgrade no
+// other call follows.
 class ResponseSink {
  public:
   virtual ~ResponseSink() = default;
-  // The final response head (interim 1xx are not relayed). `fields` are the upstream's end-to-end
-  // fields (hop-by-hop ones already dropped), valid during the call only.
+  // The final response head. `fields` are the upstream's end-to-end fields (hop-by-hop ones
+  // already dropped), valid during the call only.
   virtual void onResponseHead(unsigned status, const std::vector<HeaderField>& fields) = 0;
+  // An interim 1xx head before the final one (end-to-end fields, valid during the call): an
+  // HTTP/1.1 instance's (100 Continue, 103 Early Hints), or, for a request with Expect:
+  // 100-continue and a body routed to an h2c/h2 cluster, the gateway's own 100 (the field means
+  // nothing to an HTTP/2 instance, so it is dropped and answered here). Ignored by default.
+  virtual void onInterimHead(unsigned status, const std::vector<HeaderField>& fields) {}
+  // The instance switched protocols (101) for a request with RequestHead::upgrade: `fields` are
+  // the 101's fields as received (Upgrade included), valid during the call; the connection is
+  // the sink's from here on. The last call. Only HTTP/1.1 downstreams ask for an upgrade; the
+  // default closes the connection.
+  virtual void onUpgrade(const std::vector<HeaderField>& fields, UpstreamTunnel tunnel);
   // A piece of the body, valid during the call only. Return false to pause: the exchange reads
   // no more from the upstream until resumeResponse().
   virtual bool onResponseData(std::string_view data) = 0;
@@ -122,6 +143,8 @@ class UpstreamRequest final : public std::enable_shared_from_this<UpstreamReques
   enum class State { kIdle, kConnecting, kExchanging, kResponding, kDone };
 
   // Routing, picking, retrying and finishing (protocol-independent).
+  // An h2c/h2 cluster: Expect is dropped, and its 100 Continue given by the gateway.
+  void answerExpectForHttp2();
   void pickAndConnect();
   bool retry(TryFailure why, bool was_reused);
   void onTryFailure(boost::system::error_code ec, bool connect_phase);
@@ -143,6 +166,7 @@ class UpstreamRequest final : public std::enable_shared_from_this<UpstreamReques
   void relayResponse();
   void resetParser();
   void onResponseComplete();
+  void handOverUpgrade(std::size_t head_bytes);
 
   Worker& worker_;
   const uint32_t listener_index_;
@@ -197,6 +221,7 @@ class UpstreamRequest final : public std::enable_shared_from_this<UpstreamReques
   unsigned final_status_ = 0;
   uint64_t bytes_sent_ = 0;
   std::string error_cause_;
+  std::string tls_failure_;  // why the try's TLS handshake failed (502 upstream-tls)
   // Clusters speaking HTTP/2 (h2c/h2): after routing, the exchange is H2ClientRequest's.
   std::shared_ptr<H2ClientRequest> h2_;
 };

@@ -549,6 +549,20 @@ TEST_F(TlsUpstreamTest, Http2ClientsReachTlsInstancesToo) {
   EXPECT_EQ(backend.handshakes(), 1u);  // the second took the pooled TLS connection
 }
 
+TEST_F(TlsUpstreamTest, AnHttp2ClientHearsUpstreamTlsToo) {
+  TestCa other("Another CA");
+  TlsTestBackend backend("tb", other.issue(0x2001));
+  ASSERT_TRUE(start(caTls(ca_), {backend.address()}, 0));
+  CommandResult r = runCommand({"curl", "-sS", "-i", "--http2-prior-knowledge", "--max-time", "20",
+                                "http://127.0.0.1:" + std::to_string(gateway_.port()) + "/"});
+  ASSERT_EQ(r.exit_code, 0) << r.output();
+  EXPECT_NE(r.out.find("HTTP/2 502"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("x-switchyard-error: upstream-tls"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("TLS handshake failed: certificate verification failed"), std::string::npos)
+      << r.out;
+  EXPECT_EQ(backend.requests(), 0u);
+}
+
 TEST_F(TlsUpstreamTest, APlainInstanceIsAHandshakeFailure) {
   TestBackend plain("plain");
   ASSERT_TRUE(start(caTls(ca_), {plain.address()}, 0));

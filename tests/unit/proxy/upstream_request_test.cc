@@ -79,6 +79,22 @@ TEST(UpstreamRequestHeadTest, HttpsSchemeIsForwarded) {
   EXPECT_NE(out.find("x-forwarded-proto: https\r\n"), std::string::npos) << out;
 }
 
+TEST(UpstreamRequestHeadTest, AnUpgradeIsForwardedWithConnectionUpgrade) {
+  RequestHead h = get("/ws");
+  h.fields = {{"sec-websocket-key", "k"}};
+  h.upgrade = "websocket";
+  std::string out;
+  writeHttp1RequestHead(out, h);
+  EXPECT_NE(out.find("upgrade: websocket\r\nconnection: upgrade\r\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("sec-websocket-key: k\r\n"), std::string::npos) << out;
+
+  h.upgrade.clear();  // no upgrade asked: neither field goes out
+  out.clear();
+  writeHttp1RequestHead(out, h);
+  EXPECT_EQ(out.find("upgrade"), std::string::npos) << out;
+  EXPECT_EQ(out.find("connection"), std::string::npos) << out;
+}
+
 TEST(RetryRulesTest, IdempotentMethods) {
   for (const char* m : {"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
     EXPECT_TRUE(isIdempotentMethod(m)) << m;
