@@ -79,13 +79,15 @@ for s in socks:
 PY
 }
 
-# wait_http URL PID [SECONDS]: waits until URL answers 200, failing early if PID has died.
+# wait_http URL PID [SECONDS [CURL_ARG...]]: waits until URL answers 200 (curl with CURL_ARGs,
+# e.g. --http2-prior-knowledge), failing early if PID has died.
 wait_http() {
   local url=$1 pid=$2 limit=${3:-10} deadline
+  shift $(($# < 3 ? $# : 3))
   deadline=$((SECONDS + limit))
   while ((SECONDS < deadline)); do
     kill -0 "$pid" 2>/dev/null || return 1
-    if [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$url") == 200 ]]; then
+    if [[ $(curl -s "$@" -o /dev/null -w '%{http_code}' --max-time 1 "$url") == 200 ]]; then
       return 0
     fi
     sleep 0.1
@@ -111,4 +113,14 @@ cpu_ticks() {
     total=$((total + fields[11] + fields[12]))
   done
   echo "$total"
+}
+
+# conns_to PID PORT...: TCP connections established from PID or a descendant (nginx workers) to
+# 127.0.0.1:PORT for any PORT (ss, which names each socket's owners).
+conns_to() {
+  local pid=$1 port filter="" pids
+  shift
+  for port in "$@"; do filter+="${filter:+ or }dport = :$port"; done
+  pids=$(proc_tree "$pid" | paste -sd'|')
+  ss -Htnp state established "( $filter )" | grep -cE "pid=($pids)," || true
 }

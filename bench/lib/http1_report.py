@@ -1,12 +1,15 @@
 #!/usr/bin/python3
 """Parses load-tool output into JSON lines and turns them into the benchmark's markdown table.
 
-    http1_report.py record --out FILE.jsonl --tool h2load|wrk --stdout OUT [--log H2LOAD_LOG]
+    http1_report.py record --out FILE.jsonl --tool h2load|wrk|handshakes --stdout OUT
+                           [--log H2LOAD_LOG] [--upstream-opened N --upstream-open N]
                            --threads N --round R --scenario S --target T
                            --cpu-ticks T --backend-ticks T --wall-s S --clk-tck HZ
     http1_report.py table FILE.jsonl [--reference haproxy]
 
-Standard library only. Medians over rounds; ratios are taken target vs reference within the
+--tool handshakes reads lib/handshake_load.sh's output: one request per TLS connection, so
+req/s and CPU/req are handshakes/s and CPU per handshake. Optional figures (upstream connections,
+resumed handshakes) get a column when a run has them. Standard library only. Medians over rounds; ratios are taken target vs reference within the
 same round and scenario (the two ran minutes apart on the same machine), then their median.
 """
 
@@ -67,16 +70,50 @@ def parse_wrk(stdout_text):
     }
 
 
+def parse_handshakes(stdout_text):
+    m = re.search(r"^HANDSHAKE_JSON (\{.*\})$", stdout_text, re.M)
+    if not m:
+        raise ValueError("handshake_load.sh printed no HANDSHAKE_JSON line (did it run?)")
+    d = json.loads(m.group(1))
+    row = {
+        "rps": d["connections"] / d["seconds"] if d["seconds"] else 0.0,
+        "requests": d["connections"],
+        "non2xx": d["non2xx"],
+        "socket_errors": d["errors"],
+        "p50_us": None,
+        "p99_us": None,
+    }
+    if d.get("resumed") is not None and d["connections"]:
+        row["resumed_pct"] = 100.0 * d["resumed"] / d["connections"]
+    return row
+
+
+PARSERS = {
+    "h2load": lambda text, log: parse_h2load(text, log),
+    "wrk": lambda text, log: parse_wrk(text),
+    "handshakes": lambda text, log: parse_handshakes(text),
+}
+
+# Optional per-run figures: (key, column title, format of the median).
+OPTIONAL_COLUMNS = [
+    ("upstream_opened", "upstream conns opened", lambda v: fmt_num(v, 0)),
+    ("upstream_open", "upstream conns open at end", lambda v: fmt_num(v, 0)),
+    ("resumed_pct", "resumed", lambda v: "—" if v is None else f"{v:.0f}%"),
+]
+
+
 def cmd_record(a):
     with open(a.stdout) as f:
         text = f.read()
     try:
-        row = parse_h2load(text, a.log) if a.tool == "h2load" else parse_wrk(text)
+        row = PARSERS[a.tool](text, a.log)
     except ValueError as e:
         # A failed run is recorded as such, so that the table shows it rather than hides it.
         print(f"http1_report: {a.target} {a.scenario} round {a.round}: {e}", file=sys.stderr)
         row = {"rps": 0.0, "requests": 0, "non2xx": 0, "socket_errors": 0, "p50_us": 0,
                "p99_us": 0, "failed": str(e)}
+    if a.upstream_opened is not None:
+        row.update({"upstream_opened": a.upstream_opened, "upstream_open": a.upstream_open})
     tick_us = 1e6 / a.clk_tck
     row.update({
         "threads": a.threads, "round": a.round, "scenario": a.scenario, "target": a.target,
@@ -89,7 +126,8 @@ def cmd_record(a):
     print(f"  {a.target:<10} {a.scenario:<12} {row['rps']:>9.0f} req/s  "
           f"p50 {fmt_ms(row['p50_us'])}  p99 {fmt_ms(row['p99_us'])}  "
           f"errors {row['non2xx'] + row['socket_errors']}  "
-          f"cpu {fmt_num(row['cpu_us_per_req'])} µs/req")
+          f"cpu {fmt_num(row['cpu_us_per_req'])} µs/req"
+          + "".join(f"  {c[1]} {c[2](row[c[0]])}" for c in OPTIONAL_COLUMNS if c[0] in row))
 
 
 def fmt_ms(us):
@@ -122,6 +160,7 @@ def cmd_table(a):
     if a.reference in targets:  # the reference first, the rest in the order they ran
         targets.remove(a.reference)
         targets.insert(0, a.reference)
+    optional = [c for c in OPTIONAL_COLUMNS if any(c[0] in r for r in rows)]
     by_key = defaultdict(list)
     for r in rows:
         by_key[(r["threads"], r["scenario"], r["target"])].append(r)
@@ -131,8 +170,9 @@ def cmd_table(a):
         out.append(f"#### {threads} thread{'s' if threads != 1 else ''} per proxy\n")
         out.append("| scenario | target | req/s | p50 | p99 | errors | CPU µs/req | "
                    f"req/s ÷ {a.reference} | CPU/req ÷ {a.reference} | p99 ÷ {a.reference} | "
-                   "backend CPU | rounds |")
-        out.append("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+                   "backend CPU | " + "".join(f"{c[1]} | " for c in optional) + "rounds |")
+        out.append("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|" + "--:|" * len(optional)
+                   + "--:|")
         for scenario in scenarios:
             ref_by_round = {r["round"]: r for r in by_key[(threads, scenario, a.reference)]}
             for target in targets:
@@ -162,7 +202,9 @@ def cmd_table(a):
                     f"{fmt_num(median(r['cpu_us_per_req'] for r in ok))} | "
                     f"{fmt_ratio(median(ratios['rps']))} | {fmt_ratio(median(ratios['cpu']))} | "
                     f"{fmt_ratio(median(ratios['p99']))} | "
-                    f"{'—' if backend is None else f'{backend:.0f}%'} | {len(runs)} |")
+                    f"{'—' if backend is None else f'{backend:.0f}%'} | "
+                    + "".join(f"{c[2](median(r.get(c[0]) for r in ok))} | " for c in optional)
+                    + f"{len(runs)} |")
         out.append("")
     out.append("req/s, p50, p99, CPU µs/req: medians over rounds. errors: non-2xx answers plus "
                "socket errors, summed over all rounds. Ratios: per round against "
@@ -179,9 +221,11 @@ def main():
     sub = p.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("record")
     r.add_argument("--out", required=True)
-    r.add_argument("--tool", choices=["h2load", "wrk"], required=True)
+    r.add_argument("--tool", choices=sorted(PARSERS), required=True)
     r.add_argument("--stdout", required=True)
     r.add_argument("--log")
+    r.add_argument("--upstream-opened", type=int, help="connections the proxy opened upstream")
+    r.add_argument("--upstream-open", type=int, help="upstream connections open at the end")
     r.add_argument("--threads", type=int, required=True)
     r.add_argument("--round", type=int, required=True)
     r.add_argument("--scenario", required=True)

@@ -138,3 +138,54 @@ admin:
   address: "127.0.0.1:$admin_port"
 CONF
 }
+
+# --- HTTP/2 towards the backend (bench/h2_upstream_bench.sh) ---------------------------------
+# Each helper below edits a file one of the writers above made and checks that the edit took.
+
+# backend_speak_h2c DIR: every port of the backend in DIR speaks HTTP/2 with prior knowledge
+# (nginx's `listen ... http2` without ssl is h2c only: an HTTP/1.1 request gets no answer).
+backend_speak_h2c() {
+  sed -i 's|^    listen 127.0.0.1:\([0-9]*\);$|    listen 127.0.0.1:\1 http2;|' "$1/nginx.conf"
+  grep -q ' http2;$' "$1/nginx.conf" || { echo "bench: backend in $1 not h2c" >&2; exit 1; }
+}
+
+# backend_add_status DIR PORT: a plain HTTP/1.1 server on PORT in the backend's nginx, answering
+# stub_status (see backend_accepts).
+backend_add_status() {
+  local dir=$1 port=$2
+  sed -i "\$i\\  server { listen 127.0.0.1:$port; location / { stub_status; } }" "$dir/nginx.conf"
+  grep -q "stub_status" "$dir/nginx.conf" || { echo "bench: no status in $dir" >&2; exit 1; }
+}
+
+# backend_accepts PORT: connections the backend has accepted since it started (stub_status on
+# PORT). Each reading is itself one: the connections opened between two readings are their
+# difference - 1.
+backend_accepts() {
+  curl -s --max-time 2 "http://127.0.0.1:$1/" |
+    awk '/^ *[0-9]+ +[0-9]+ +[0-9]+ *$/ { acc = $1 } END { if (acc == "") exit 1; print acc }'
+}
+
+# haproxy_servers_h2 DIR: HAProxy speaks HTTP/2 (h2c, prior knowledge) to every server.
+haproxy_servers_h2() {
+  sed -i 's|^  server b[0-9]* 127.0.0.1:[0-9]*$|& proto h2|' "$1/haproxy.cfg"
+  grep -q ' proto h2$' "$1/haproxy.cfg" || { echo "bench: haproxy in $1 not h2" >&2; exit 1; }
+}
+
+# nginx_proxy_grpc DIR: the nginx proxy forwards with the grpc module (`grpc_pass grpc://`, h2c
+# to the upstream, kept alive by the upstream block's keepalive), its only HTTP/2 client: it
+# takes any request, not only gRPC, but sends one request per upstream connection at a time.
+nginx_proxy_grpc() {
+  sed -i -e 's|^      proxy_pass http://backends;$|      grpc_pass grpc://backends;|' \
+    -e '/^      proxy_http_version 1.1;$/d' -e '/^      proxy_set_header Connection "";$/d' \
+    "$1/nginx.conf"
+  grep -q 'grpc_pass' "$1/nginx.conf" || { echo "bench: nginx in $1 not grpc_pass" >&2; exit 1; }
+}
+
+# switchyard_cluster_protocol DIR PROTOCOL: the cluster's upstream protocol (http1, h2c, h2).
+switchyard_cluster_protocol() {
+  sed -i "s|^    load_balancer: round_robin\$|    protocol: $2\n&|" "$1/switchyard.yaml"
+  grep -q "^    protocol: $2\$" "$1/switchyard.yaml" || {
+    echo "bench: switchyard cluster in $1 not $2" >&2
+    exit 1
+  }
+}

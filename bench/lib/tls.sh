@@ -3,12 +3,18 @@
 # usual way of serving it on the listener peers.sh wrote (HAProxy `ssl crt ... alpn`, nginx
 # `listen ... ssl`, Switchyard `protocol: https`), session resumption at each one's default.
 
-# make_bench_cert DIR: DIR/server.{crt,key,pem} for localhost and 127.0.0.1; curl is pointed at
-# the certificate (CURL_CA_BUNDLE); h2load and wrk do not verify.
+# make_bench_cert DIR [KEY]: DIR/server.{crt,key,pem} for localhost and 127.0.0.1, KEY rsa
+# (RSA 2048, the default) or ecdsa (ECDSA P-256); curl is pointed at the certificate
+# (CURL_CA_BUNDLE); h2load and wrk do not verify.
 make_bench_cert() {
-  local dir=$1
+  local dir=$1 key=(-newkey rsa:2048)
+  case "${2:-rsa}" in
+    rsa) ;;
+    ecdsa) key=(-newkey ec -pkeyopt ec_paramgen_curve:P-256) ;;
+    *) echo "bench: unknown key type '$2' (rsa, ecdsa)" >&2; exit 2 ;;
+  esac
   mkdir -p "$dir"
-  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$dir/server.key" \
+  openssl req -x509 "${key[@]}" -nodes -keyout "$dir/server.key" \
     -out "$dir/server.crt" -days 2 -subj /CN=localhost \
     -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" >"$dir/openssl.log" 2>&1
   cat "$dir/server.crt" "$dir/server.key" >"$dir/server.pem"  # HAProxy's crt
@@ -38,6 +44,17 @@ enable_tls() {
   esac
   grep -q -e "ssl" -e "https" "$dir"/*.cfg "$dir"/*.conf "$dir"/*.yaml 2>/dev/null || {
     echo "bench: could not turn on TLS for $target in $dir" >&2
+    exit 1
+  }
+}
+
+# nginx_tls13 DIR: nginx offers TLS 1.3 as well. nginx 1.22's default `ssl_protocols` stops at
+# TLS 1.2 (1.23.4 added 1.3), while HAProxy 2.6 and Switchyard offer 1.3 by default; a
+# handshake comparison needs the same protocol everywhere.
+nginx_tls13() {
+  sed -i 's|^    ssl_certificate \(.*\);$|    ssl_protocols TLSv1.2 TLSv1.3;\n&|' "$1/nginx.conf"
+  grep -q 'ssl_protocols TLSv1.2 TLSv1.3;' "$1/nginx.conf" || {
+    echo "bench: could not turn on TLS 1.3 for nginx in $1" >&2
     exit 1
   }
 }
