@@ -1,12 +1,25 @@
 // An HTTP/1.1 Upgrade (WebSocket handshake) through the proxy: the 101 passes, then the
-// connection is a byte tunnel both ways.
+// connection is a byte tunnel both ways; a half-close passes on (plain and TLS), and a tunnel to
+// an instance that left its set closes at the cluster's drain_timeout_ms.
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <openssl/ssl.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "tests/support/checksum.h"
+#include "tests/support/eventually.h"
 #include "tests/support/gateway.h"
 #include "tests/support/http_client.h"
+#include "tests/support/temp_dir.h"
 #include "tests/support/test_backend.h"
+#include "tests/support/test_ca.h"
 
 namespace switchyard::support {
 namespace {
@@ -85,6 +98,196 @@ TEST_F(UpgradeTest, PlainRequestsStillWorkBesideTunnels) {
   ASSERT_TRUE(r.ok() && r.status == 101) << r.describe();
   HttpResponse plain = HttpClient::get(gateway_.port(), "/");
   EXPECT_TRUE(plain.ok() && plain.status == 200) << plain.describe();
+}
+
+// ---- A departed instance's tunnel ----
+
+constexpr const char* kFileConfig = R"(
+workers: 1
+listeners:
+  - name: web
+    address: "127.0.0.1:${LISTEN}"
+    routes:
+      - cluster: web
+clusters:
+  - name: web
+    discovery: { file: "${FILE}" }
+    drain_timeout_ms: 1500
+admin:
+  address: "127.0.0.1:${ADMIN}"
+)";
+
+std::string instanceStatus(Gateway& gateway, const std::string& address) {
+  HttpResponse r = HttpClient::get(gateway.adminPort(), "/clusters", {}, 2s);
+  auto json = nlohmann::json::parse(r.body, nullptr, false);
+  if (json.is_object() && json.contains("clusters"))
+    for (const auto& c : json["clusters"])
+      for (const auto& i : c["instances"])
+        if (i["address"] == address) return i["status"].get<std::string>();
+  return "";
+}
+
+double metric(Gateway& gateway, const std::string& prefix) {
+  HttpResponse r = HttpClient::get(gateway.adminPort(), "/metrics", {}, 2s);
+  std::istringstream lines(r.body);
+  for (std::string line; std::getline(lines, line);)
+    if (line.rfind(prefix, 0) == 0) return std::stod(line.substr(line.rfind(' ') + 1));
+  return -1;
+}
+
+TEST(UpgradeDrainTest, ATunnelToADepartedInstanceClosesAtTheDrainTimeout) {
+  TestBackend a{"a"}, b{"b"};
+  TempDir dir;
+  const std::string file =
+      dir.writeFile("instances.yaml", "- \"" + a.address() + "\"\n- \"" + b.address() + "\"\n");
+  Gateway gateway;
+  ASSERT_TRUE(gateway.start(kFileConfig, {{"FILE", file}}));
+  HttpClient ws;
+  ASSERT_TRUE(ws.connect(gateway.port())) << ws.lastError();
+  HttpResponse r = ws.roundTrip(HttpClient::buildRequest("GET", "/ws", kHandshake));
+  ASSERT_TRUE(r.ok() && r.status == 101) << r.describe();
+  TestBackend& on = r.header("x-backend") == "a" ? a : b;
+  TestBackend& other = &on == &a ? b : a;
+
+  const auto removed = std::chrono::steady_clock::now();
+  dir.writeFile("instances.yaml", "- \"" + other.address() + "\"\n");
+  ASSERT_TRUE(eventually([&] { return instanceStatus(gateway, on.address()) == "draining"; }, 5s));
+  // Departed: the open tunnel still carries bytes until drain_timeout_ms, then it is closed.
+  ASSERT_TRUE(ws.send("still here"));
+  EXPECT_EQ(ws.readRaw(10, 3s), "still here");
+  EXPECT_TRUE(ws.waitForClose(10s)) << "the tunnel outlived its instance's drain timeout";
+  EXPECT_GE(std::chrono::steady_clock::now() - removed, 1400ms)
+      << "closed before the drain timeout";
+  EXPECT_EQ(metric(gateway, "switchyard_errors_total{listener=\"web\",cause=\"drain-timeout\"}"),
+            1);
+  HttpResponse plain = HttpClient::get(gateway.port(), "/");
+  EXPECT_TRUE(plain.ok() && plain.status == 200) << plain.describe();
+}
+
+// ---- Over TLS ----
+
+constexpr const char* kTlsConfig = R"(
+workers: 1
+listeners:
+  - name: secure
+    address: "127.0.0.1:${LISTEN}"
+    protocol: https
+    tls: { certificate: "${CERT}", private_key: "${KEY}" }
+    routes:
+      - cluster: web
+clusters:
+  - name: web
+    discovery: { static: ["${WEB}"] }
+admin:
+  address: "127.0.0.1:${ADMIN}"
+)";
+
+// A blocking TLS client on OpenSSL itself (every operation bounded by socket timeouts) that can
+// send its close_notify and keep reading: a half-close, which TlsTestClient does not do. It
+// does not verify the gateway's certificate: the test is about the tunnel.
+class TlsTunnelClient {
+ public:
+  ~TlsTunnelClient() {
+    if (ssl_) SSL_free(ssl_);
+    if (ctx_) SSL_CTX_free(ctx_);
+    if (fd_ >= 0) ::close(fd_);
+  }
+  bool connect(uint16_t port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return false;
+    timeval tv{5, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    ctx_ = SSL_CTX_new(TLS_client_method());
+    ssl_ = SSL_new(ctx_);
+    SSL_set_fd(ssl_, fd_);
+    return SSL_connect(ssl_) == 1;
+  }
+  bool send(std::string_view bytes) {
+    while (!bytes.empty()) {
+      const int n = SSL_write(ssl_, bytes.data(), static_cast<int>(bytes.size()));
+      if (n <= 0) return false;
+      bytes.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return true;
+  }
+  // Reads until the bytes received hold `until`; false on an error or the end.
+  bool readUntil(std::string_view until) {
+    while (in_.find(until) == std::string::npos)
+      if (!readSome()) return false;
+    return true;
+  }
+  std::size_t find(std::string_view s) const { return in_.find(s); }
+  // The first n bytes received (reading more as needed), or fewer at the end.
+  std::string take(std::size_t n) {
+    while (in_.size() < n && readSome()) {
+    }
+    std::string out = in_.substr(0, n);
+    in_.erase(0, out.size());
+    return out;
+  }
+  // Sends close_notify without waiting for the peer's (SSL_shutdown's first step only).
+  bool halfClose() { return SSL_shutdown(ssl_) >= 0; }
+  // Reads until the peer ends: true when it sent close_notify (a clean TLS end); what came
+  // before it is appended to `rest`.
+  bool readToCloseNotify(std::string& rest) {
+    while (readSome()) {
+    }
+    rest += in_;
+    in_.clear();
+    return ended_cleanly_;
+  }
+
+ private:
+  bool readSome() {
+    char buf[16384];
+    const int n = SSL_read(ssl_, buf, sizeof buf);
+    if (n > 0) {
+      in_.append(buf, static_cast<std::size_t>(n));
+      return true;
+    }
+    ended_cleanly_ = SSL_get_error(ssl_, n) == SSL_ERROR_ZERO_RETURN;
+    return false;
+  }
+
+  int fd_ = -1;
+  SSL_CTX* ctx_ = nullptr;
+  SSL* ssl_ = nullptr;
+  std::string in_;
+  bool ended_cleanly_ = false;
+};
+
+TEST(UpgradeTlsTest, AHalfCloseOverTlsPassesOnBothWays) {
+  TestCa ca;
+  TestCertificate cert = ca.issue(0x3001);
+  TestBackend backend{"b1"};
+  Gateway gateway;
+  ASSERT_TRUE(gateway.start(
+      kTlsConfig,
+      {{"CERT", cert.certificate}, {"KEY", cert.private_key}, {"WEB", backend.address()}}));
+  TlsTunnelClient client;
+  ASSERT_TRUE(client.connect(gateway.port()));
+  ASSERT_TRUE(client.send(HttpClient::buildRequest("GET", "/ws", kHandshake)));
+  ASSERT_TRUE(client.readUntil("\r\n\r\n"));
+  const std::string head = client.take(client.find("\r\n\r\n") + 4);
+  ASSERT_EQ(head.rfind("HTTP/1.1 101", 0), 0u) << head;
+  ASSERT_TRUE(client.send("ping"));
+  EXPECT_EQ(client.take(4), "ping");
+
+  // A burst, then our close_notify at once: the echo of the whole burst still comes back after
+  // it (the tunnel only half-closed), then the instance's end arrives as a close_notify.
+  const std::string burst = Checksum::pattern(0, 256 * 1024);
+  ASSERT_TRUE(client.send(burst));
+  ASSERT_TRUE(client.halfClose());
+  std::string back;
+  const bool clean = client.readToCloseNotify(back);
+  EXPECT_EQ(back.size(), burst.size());
+  EXPECT_TRUE(back == burst);
+  EXPECT_TRUE(clean) << "the tunnel's end did not reach the client as a TLS close_notify";
 }
 
 }  // namespace
