@@ -6,6 +6,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 
@@ -50,6 +51,12 @@ Result<HealthTarget> HealthTarget::parseUrl(std::string_view url) {
 
 std::string HealthTarget::url() const { return "http://" + HostPort{host, port}.str() + path; }
 
+std::string healthGetRequest(std::string_view authority, std::string_view path) {
+  return fmt::format(
+      "GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: switchyard-health\r\nConnection: close\r\n\r\n",
+      path, authority);
+}
+
 std::string HealthOutcome::str() const { return answered() ? std::to_string(status) : error; }
 
 // One GET. Every handler holds a shared_ptr to it; `finish` runs the callback once and closes
@@ -65,7 +72,7 @@ struct HealthProbe::Exchange : std::enable_shared_from_this<HealthProbe::Exchang
   Callback done;
   bool finished = false;
   boost::beast::flat_buffer buffer;
-  http::request<http::empty_body> request;
+  std::string request;
   http::response_parser<http::empty_body> parser;
 
   void start(std::chrono::milliseconds timeout) {
@@ -94,14 +101,9 @@ struct HealthProbe::Exchange : std::enable_shared_from_this<HealthProbe::Exchang
   }
 
   void send() {
-    request.method(http::verb::get);
-    request.target(target.path);
-    request.version(11);
-    request.set(http::field::host, HostPort{target.host, target.port}.str());
-    request.set(http::field::user_agent, "switchyard-health");
-    request.set(http::field::connection, "close");
+    request = healthGetRequest(HostPort{target.host, target.port}.str(), target.path);
     auto self = shared_from_this();
-    http::async_write(socket, request, [self](error_code ec, size_t) {
+    asio::async_write(socket, asio::buffer(request), [self](error_code ec, size_t) {
       if (self->finished) return;
       if (ec) return self->finish({0, "send: " + ec.message()});
       self->receive();

@@ -39,6 +39,10 @@ struct HealthOutcome {
   std::string str() const;
 };
 
+// The probe's request bytes: `GET path HTTP/1.1` with Host `authority`, a user-agent and
+// `Connection: close` (shared with the gateway's health probes, proxy/health_probe_http1).
+std::string healthGetRequest(std::string_view authority, std::string_view path);
+
 class HealthProbe {
  public:
   using Callback = std::function<void(HealthOutcome outcome)>;
