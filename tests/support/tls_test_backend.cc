@@ -9,6 +9,7 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/write.hpp>
+#include <map>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
@@ -51,6 +52,7 @@ class TlsTestBackend::Impl : public std::enable_shared_from_this<TlsTestBackend:
     ssl::stream<tcp::socket> stream;
     asio::streambuf in;
     std::string out;
+    std::string target;  // of the request being answered
   };
 
   void accept() {
@@ -77,9 +79,13 @@ class TlsTestBackend::Impl : public std::enable_shared_from_this<TlsTestBackend:
       if (ec) return;
       std::string head(asio::buffers_begin(c->in.data()), asio::buffers_begin(c->in.data()) + n);
       c->in.consume(n);
+      std::string target;
+      if (auto sp = head.find(' '); sp != std::string::npos)
+        target = head.substr(sp + 1, head.find(' ', sp + 1) - sp - 1);
       {
         std::lock_guard lock(mu_);
         last_head_ = head;
+        c->target = target;
       }
       std::size_t body = 0;
       std::string lower = head;
@@ -104,9 +110,16 @@ class TlsTestBackend::Impl : public std::enable_shared_from_this<TlsTestBackend:
 
   void respond(const std::shared_ptr<Connection>& c) {
     ++requests_;
+    int status = 200;
+    {
+      std::lock_guard lock(mu_);
+      ++answered_[c->target];
+      if (auto it = statuses_.find(c->target); it != statuses_.end()) status = it->second;
+    }
     const std::string body = "hello from " + name_;
-    c->out = "HTTP/1.1 200 OK\r\nx-backend: " + name_ +
-             "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+    c->out = "HTTP/1.1 " + std::to_string(status) + (status == 200 ? " OK" : " Not OK") +
+             "\r\nx-backend: " + name_ + "\r\nContent-Length: " + std::to_string(body.size()) +
+             "\r\n\r\n" + body;
     asio::async_write(c->stream, asio::buffer(c->out), [this, c](error_code ec, std::size_t) {
       if (ec) return;
       readRequest(c);
@@ -124,6 +137,8 @@ class TlsTestBackend::Impl : public std::enable_shared_from_this<TlsTestBackend:
   mutable std::mutex mu_;
   std::string server_name_;
   std::string last_head_;
+  std::map<std::string, int> statuses_;       // by path
+  std::map<std::string, uint64_t> answered_;  // by path
 };
 
 TlsTestBackend::TlsTestBackend(std::string name, const TestCertificate& certificate)
@@ -142,6 +157,17 @@ uint64_t TlsTestBackend::requests() const { return impl_->requests_; }
 std::string TlsTestBackend::lastServerName() const {
   std::lock_guard lock(impl_->mu_);
   return impl_->server_name_;
+}
+
+void TlsTestBackend::setStatus(const std::string& path, int status) {
+  std::lock_guard lock(impl_->mu_);
+  impl_->statuses_[path] = status;
+}
+
+uint64_t TlsTestBackend::requestsFor(const std::string& path) const {
+  std::lock_guard lock(impl_->mu_);
+  auto it = impl_->answered_.find(path);
+  return it == impl_->answered_.end() ? 0 : it->second;
 }
 
 std::string TlsTestBackend::lastRequestHead() const {
