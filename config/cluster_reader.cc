@@ -292,13 +292,6 @@ Cluster readCluster(const YAML::Node& node, const std::string& path, const LoadC
       diag.errorAt(c.pathOf("tls"),
                    "h2c is HTTP/2 in cleartext: use protocol: h2 for HTTP/2 over TLS, or drop tls");
   }
-  // The active probe speaks HTTP/1.1 in cleartext: against a TLS or HTTP/2-only instance it
-  // would fail every time and mark the whole cluster unhealthy, so say so now.
-  if (cluster.health_check && (cluster.tls || cluster.protocol != UpstreamProtocol::kHttp1))
-    diag.errorAt(c.pathOf("health_check"),
-                 "health_check probes in cleartext HTTP/1.1 and is not supported yet with " +
-                     std::string(cluster.tls ? "tls" : "protocol: h2c/h2") +
-                     " (outlier_detection and retries still guard this cluster)");
   return cluster;
 }
 

@@ -4,6 +4,8 @@
 
 #include <set>
 
+#include "proxy/tls_client_context.h"
+
 namespace switchyard::proxy {
 
 namespace {
@@ -20,7 +22,7 @@ void HealthChecker::stop() {
   stopped_ = true;
   timer_.cancel();
   for (auto& [name, c] : clusters_)
-    for (auto& [id, t] : c.targets) t->probe.cancel();
+    for (auto& [id, t] : c.targets) t->probe->cancel();
 }
 
 size_t HealthChecker::unhealthyCount(const std::string& cluster) const {
@@ -41,7 +43,8 @@ std::shared_ptr<const routing::RoutingSnapshot> HealthChecker::decorate(
     const auto& name = cs->config->name;
     checked.insert(name);
     auto& c = clusters_[name];
-    if (c.config != *cs->config->health_check) {
+    const bool transport_changed = followTransport(c, cs->config);
+    if (transport_changed || c.config != *cs->config->health_check) {
       c.config = *cs->config->health_check;
       c.targets.clear();  // a new check starts from scratch
       ++c.verdicts;
@@ -50,14 +53,17 @@ std::shared_ptr<const routing::RoutingSnapshot> HealthChecker::decorate(
     for (const auto& ep : cs->endpoints) {
       ids.insert(ep.id);
       auto& t = c.targets[ep.id];
-      const std::string host = ep.address.address().to_string();
-      if (t && (t->where.host != host || t->where.port != ep.address.port())) t.reset();
+      if (t && t->where.address != ep.address) t.reset();
       if (!t) {
-        t = std::make_unique<Target>(control_);
-        t->where.host = host;
-        t->where.port = ep.address.port();
+        t = std::make_unique<Target>();
+        t->probe = HealthProbeSession::create(control_, c.protocol);
+        t->where.id = ep.id;
+        t->where.address = ep.address;
         t->where.path = c.config.path;
       }
+      // The context of the latest configuration: the next connection uses it.
+      t->where.tls = c.tls;
+      t->where.unusable = c.tls ? std::string() : c.tls_error;
       if (!t->healthy) any_unhealthy = true;
     }
     for (auto it = c.targets.begin(); it != c.targets.end();)
@@ -87,6 +93,31 @@ std::shared_ptr<const routing::RoutingSnapshot> HealthChecker::decorate(
   return out;
 }
 
+bool HealthChecker::followTransport(ClusterChecks& c,
+                                    const std::shared_ptr<const config::Cluster>& cluster) {
+  const bool changed = c.protocol != cluster->protocol || c.tls_settings != cluster->tls;
+  c.protocol = cluster->protocol;
+  c.tls_settings = cluster->tls;
+  if (!changed && c.tls_source == cluster) return false;
+  c.tls_source = cluster;
+  c.tls_error.clear();
+  if (!cluster->usesTls()) {
+    c.tls = nullptr;
+    return changed;
+  }
+  auto created = TlsClientContext::forCluster(*cluster);
+  if (created) {
+    c.tls = std::move(created.value());
+    return changed;
+  }
+  // The same settings as before: the previous context still works (a CA file being rewritten).
+  if (changed) c.tls = nullptr;
+  c.tls_error = "tls: " + created.error().message;
+  spdlog::error("cluster {}: health checks: {}{}", cluster->name, c.tls_error,
+                c.tls ? "; the probes keep the current TLS settings" : "; every probe fails");
+  return changed;
+}
+
 void HealthChecker::arm() {
   armed_ = true;
   timer_.expires_after(kResolution);
@@ -106,10 +137,10 @@ void HealthChecker::onTimer() {
       t->probing = true;
       t->next = now + std::chrono::milliseconds(c.config.interval_ms);
       // The probe belongs to the target: erasing the target cancels it without a callback.
-      t->probe.get(t->where, std::chrono::milliseconds(c.config.timeout_ms),
-                   [this, cluster = name, id = id](discovery::HealthOutcome outcome) {
-                     onOutcome(cluster, id, outcome);
-                   });
+      t->probe->get(t->where, std::chrono::milliseconds(c.config.timeout_ms),
+                    [this, cluster = name, id = id](discovery::HealthOutcome outcome) {
+                      onOutcome(cluster, id, outcome);
+                    });
     }
   }
 }
@@ -117,7 +148,7 @@ void HealthChecker::onTimer() {
 void HealthChecker::onOutcome(const std::string& cluster, const std::string& id,
                               const discovery::HealthOutcome& outcome) {
   auto c = clusters_.find(cluster);
-  if (c == clusters_.end()) return;
+  if (stopped_ || c == clusters_.end()) return;
   auto t = c->second.targets.find(id);
   if (t == c->second.targets.end()) return;
   Target& target = *t->second;
@@ -129,8 +160,8 @@ void HealthChecker::onOutcome(const std::string& cluster, const std::string& id,
     if (++target.successes >= config.healthy_after && !target.healthy) {
       target.healthy = true;
       changed = true;
-      spdlog::info("cluster {}: instance {} healthy again ({} {})", cluster, id, target.where.path,
-                   outcome.str());
+      spdlog::info("cluster {}: instance {} healthy again (GET {} -> {})", cluster, id,
+                   target.where.path, outcome.str());
     }
   } else {
     target.successes = 0;

@@ -1,9 +1,18 @@
 #pragma once
 // Active health checks: for every cluster with a `health_check`, an HTTP GET of its path on
-// every endpoint each interval_ms (discovery::HealthProbe, with timeout_ms). An endpoint turns
-// unhealthy after unhealthy_after failures in a row (no answer, or not 2xx) and healthy again
-// after healthy_after successes. A new endpoint is healthy until proven otherwise (a deploy's
-// new instances take traffic at once; outlier detection and retries cover a bad one).
+// every endpoint each interval_ms, in the protocol the cluster speaks to its instances
+// (HealthProbeSession: HTTP/1.1, over TLS with tls:, HTTP/2 for h2c and h2) with timeout_ms for
+// the connect, the handshake and the answer. An endpoint turns unhealthy after unhealthy_after
+// failures in a row (no answer, a TLS failure such as a certificate that fails verification, or
+// not 2xx) and healthy again after healthy_after successes. A new endpoint is healthy until
+// proven otherwise (a deploy's new instances take traffic at once; outlier detection and
+// retries cover a bad one). The reason is logged once per change of verdict.
+//
+// The TLS client context of a cluster with tls: (or protocol h2) is the checker's own, built
+// like the workers' (TlsClientContext::forCluster) whenever the cluster's configuration is
+// replaced (a reload), so a reloaded CA is used by the next connection. If it cannot be built,
+// the previous one is kept while the settings are the same; otherwise every probe fails with
+// the reason (the workers have no context either: the instances cannot be reached).
 //
 // The verdicts reach the workers in the snapshots: decorate() marks Endpoint::healthy = false
 // on the endpoints that fail, and a change of verdict calls `on_change` so that the owner
@@ -15,9 +24,11 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "discovery/health_probe.h"
+#include "proxy/health_probe_session.h"
 #include "routing/routing_snapshot.h"
 
 namespace switchyard::proxy {
@@ -44,9 +55,8 @@ class HealthChecker {
 
  private:
   struct Target {
-    explicit Target(boost::asio::io_context& io) : probe(io) {}
-    discovery::HealthProbe probe;
-    discovery::HealthTarget where;
+    std::unique_ptr<HealthProbeSession> probe;
+    ProbeTarget where;
     bool probing = false;
     bool healthy = true;
     uint32_t successes = 0;  // in a row
@@ -55,6 +65,14 @@ class HealthChecker {
   };
   struct ClusterChecks {
     config::HealthCheck config;
+    // How the instances are spoken to; a change starts the checks over.
+    config::UpstreamProtocol protocol = config::UpstreamProtocol::kHttp1;
+    std::optional<config::UpstreamTls> tls_settings;
+    // The TLS client context (null: cleartext, or it could not be built: tls_error says why),
+    // and the cluster configuration it was built for.
+    std::shared_ptr<const TlsClientContext> tls;
+    std::string tls_error;
+    std::shared_ptr<const config::Cluster> tls_source;
     std::map<std::string, std::unique_ptr<Target>> targets;  // by endpoint id
     uint64_t verdicts = 0;                                   // bumped on every change of verdict
     // The last decorated copy, and what it was made from.
@@ -63,6 +81,8 @@ class HealthChecker {
     std::shared_ptr<const routing::ClusterSnapshot> decorated;
   };
 
+  // Follows the cluster's protocol and TLS settings; true when the checks start over.
+  bool followTransport(ClusterChecks& c, const std::shared_ptr<const config::Cluster>& cluster);
   void arm();
   void onTimer();
   void onOutcome(const std::string& cluster, const std::string& id,

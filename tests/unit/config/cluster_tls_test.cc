@@ -105,16 +105,20 @@ TEST(ClusterTlsTest, RoundTripsThroughTheRunningConfiguration) {
   }
 }
 
-TEST(ClusterTlsTest, HealthCheckIsRefusedWhereItsCleartextProbeCannotWork) {
-  EXPECT_EQ(onlyError(withCluster("    tls: {}\n    health_check: { path: /health }\n")),
-            "test.yaml:9:19: clusters[0].health_check: health_check probes in cleartext HTTP/1.1 "
-            "and is not supported yet with tls (outlier_detection and retries still guard this "
-            "cluster)");
-  EXPECT_EQ(onlyError(withCluster("    protocol: h2c\n    health_check: { path: /health }\n")),
-            "test.yaml:9:19: clusters[0].health_check: health_check probes in cleartext HTTP/1.1 "
-            "and is not supported yet with protocol: h2c/h2 (outlier_detection and retries still "
-            "guard this cluster)");
-  loadValid(withCluster("    health_check: { path: /health }\n"));
+// The probe speaks the cluster's protocol (proxy/health_probe_session.h): health_check goes with
+// every protocol, with or without tls.
+TEST(ClusterTlsTest, HealthCheckIsAcceptedWithTlsAndHttp2) {
+  for (const std::string protocol_lines :
+       {"    tls: { verify: false }\n", "    protocol: h2c\n", "    protocol: h2\n",
+        "    protocol: h2\n    tls: { server_name: app.internal }\n", ""}) {
+    const Config c = loadValid(
+        withCluster(protocol_lines +
+                    "    health_check: { path: /ready, interval_ms: 250, timeout_ms: 100 }\n"));
+    ASSERT_TRUE(c.clusters[0].health_check) << protocol_lines;
+    EXPECT_EQ(c.clusters[0].health_check->path, "/ready");
+    EXPECT_EQ(c.clusters[0].health_check->interval_ms, 250u);
+    EXPECT_EQ(c.clusters[0].health_check->timeout_ms, 100u);
+  }
 }
 
 }  // namespace
