@@ -1,8 +1,9 @@
 #pragma once
 // One HTTP/1.1 GET with a deadline, on an io_context the caller owns (Boost.Beast): resolve,
 // connect, send `GET path` with `Connection: close`, read the response head, close. The answer is
-// the status code or an error, nothing else, so `switchyard announce --health-url` and, later,
-// active health checks can share it.
+// the status code or an error, nothing else. `switchyard announce --health-url` uses it; the
+// gateway's active health checks use proxy/health_probe_session.h (the cluster's protocol: TLS,
+// HTTP/2), which shares HealthOutcome and healthGetRequest with it.
 //
 // Plain http:// only: no TLS.
 
