@@ -44,11 +44,14 @@ def parse_h2load(stdout_text, log_path):
                 if len(cols) >= 3 and cols[1].isdigit():
                     latencies.append(int(cols[2]))  # µs until the end of the response
     latencies.sort()
+    # A request done without a status code h2load could read (an answer its parser rejects) is
+    # in neither the status codes nor "errored": count it as an error, not as served.
+    statuses = sum(int(codes.group(i)) for i in range(1, 5))
     return {
         "rps": float(m.group(1)),
         "requests": int(req.group(3)),
         "non2xx": int(codes.group(2)) + int(codes.group(3)) + int(codes.group(4)),
-        "socket_errors": int(req.group(6)) + int(req.group(7)),
+        "socket_errors": max(int(req.group(6)) + int(req.group(7)), int(req.group(3)) - statuses),
         "p50_us": percentile(latencies, 50),
         "p99_us": percentile(latencies, 99),
     }
