@@ -12,6 +12,8 @@
 #   RATE=20000                           total offered req/s of the fixed-load HTTP/1.1 run
 #   SWITCHYARD_BIN=build/switchyard      the binary under test
 #   OUT_DIR=bench/out                    where the table and raw results go
+#   SYSCALLS=0                           1: count the proxy's system calls per request (strace -c;
+#                                        it slows the proxy, so rates and CPU are not comparable)
 #
 # The backend: ONE nginx process with ONE worker answering "ok\n" on 4 ports, each speaking
 # HTTP/2 with prior knowledge (`listen ... http2`), plus a plain status port (stub_status) whose
@@ -138,7 +140,7 @@ done
   echo
   bench_machine
   echo "Peers: $(haproxy -v | head -1 | cut -d' ' -f1-3) (\`server ... proto h2\`), $(nginx -v 2>&1 | cut -d' ' -f3) (\`grpc_pass grpc://\`), $(h2load --version | head -1), $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2); one nginx backend speaking h2c on 4 ports."
-  echo "Command: \`TARGETS=\"$TARGETS\" THREADS=\"$THREADS\" ROUNDS=$ROUNDS DURATION=$DURATION RATE=$RATE bench/h2_upstream_bench.sh\`"
+  echo "Command: \`SYSCALLS=${SYSCALLS:-0} TARGETS=\"$TARGETS\" THREADS=\"$THREADS\" ROUNDS=$ROUNDS DURATION=$DURATION RATE=$RATE bench/h2_upstream_bench.sh\`"
   echo "Scenarios: ${scenarios[0]} = \`h2load --h1 -c $H1_CLIENTS -t 1 --rps $((RATE / H1_CLIENTS)) -D $DURATION\` ($RATE req/s offered in total); h1-wrk-c50 = \`wrk -t1 -c50 -d${DURATION}s\`; h2-cC-mM = \`h2load -c C -m M -t 1 -D $DURATION\` (h2c, prior knowledge)."
   echo
   "$BENCH_PYTHON" "$lib/http1_report.py" table "$results"

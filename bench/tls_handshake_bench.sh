@@ -14,6 +14,8 @@
 #   STIME_CLIENTS=4                      openssl s_time processes side by side
 #   SWITCHYARD_BIN=build/switchyard      the binary under test
 #   OUT_DIR=bench/out                    where the table and raw results go
+#   SYSCALLS=0                           1: count the proxy's system calls per request (strace -c;
+#                                        it slows the proxy, so rates and CPU are not comparable)
 #
 # One thread (worker) per proxy, in front of ONE nginx backend (HTTP/1.1, keep-alive, as
 # bench/http1_bench.sh). The clients speak HTTPS (TLS 1.3, X25519, HTTP/1.1) to each proxy, each
@@ -102,13 +104,14 @@ done
   bench_machine
   echo "Peers: $(haproxy -v | head -1 | cut -d' ' -f1-3) (\`bind ... ssl crt\`), $(nginx -v 2>&1 | cut -d' ' -f3) (\`listen ... ssl\`, \`ssl_protocols TLSv1.2 TLSv1.3\`), Switchyard \`protocol: https\`; one thread each; clients $(h2load --version | head -1), $(openssl version | cut -d' ' -f1-2) s_time, $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2); TLS 1.3, HTTP/1.1 inside, one request per connection; HTTP/1.1 keep-alive to one nginx backend."
   echo "Certificates: ecdsa = ECDSA P-256, rsa = RSA 2048 (self-signed, \`openssl req\`)."
-  echo "Command: \`TARGETS=\"$TARGETS\" CERTS=\"$CERTS\" ROUNDS=$ROUNDS DURATION=$DURATION CLIENTS=$CLIENTS STIME_CLIENTS=$STIME_CLIENTS bench/tls_handshake_bench.sh\`"
+  echo "Command: \`SYSCALLS=${SYSCALLS:-0} TARGETS=\"$TARGETS\" CERTS=\"$CERTS\" ROUNDS=$ROUNDS DURATION=$DURATION CLIENTS=$CLIENTS STIME_CLIENTS=$STIME_CLIENTS bench/tls_handshake_bench.sh\`"
   echo "Scenarios: full-h2load-cN = rounds of \`h2load --h1 -c N -n N\` for ${DURATION}s (full handshakes, N at once); full-stime-P / resumed-stime-P = P \`openssl s_time -new|-reuse -www / -tls1_3 -time $DURATION\` side by side; resumed-wrk-cN = \`wrk -t1 -cN -d${DURATION}s -H 'Connection: close'\`."
   echo
   # The report's columns, named for this load (one request per connection).
   "$BENCH_PYTHON" "$lib/http1_report.py" table "$results" |
     sed -e 's/| req\/s |/| handshakes\/s |/' -e 's/req\/s ÷/handshakes\/s ÷/' \
       -e 's/| CPU µs\/req |/| CPU µs\/handshake |/' -e 's/CPU\/req ÷/CPU\/handshake ÷/' \
+      -e 's/| syscalls\/req |/| syscalls\/handshake |/' \
       -e 's/^#### 1 thread per proxy$/#### One thread per proxy/'
   echo
   echo "Here every request is its own connection: handshakes/s = connections completed per second, CPU µs/handshake = the proxy's CPU per connection (the handshake, one proxied request, the close). p50/p99: not measured (—). resumed: the share of connections the server resumed, as s_time reports it (wrk does not say; h2load never resumes)."

@@ -2,7 +2,7 @@
 """Parses load-tool output into JSON lines and turns them into the benchmark's markdown table.
 
     http1_report.py record --out FILE.jsonl --tool h2load|wrk|handshakes --stdout OUT
-                           [--log H2LOAD_LOG] [--upstream-opened N --upstream-open N]
+                           [--log H2LOAD_LOG] [--upstream-opened N --upstream-open N] [--syscalls N]
                            --threads N --round R --scenario S --target T
                            --cpu-ticks T --backend-ticks T --wall-s S --clk-tck HZ
     http1_report.py table FILE.jsonl [--reference haproxy]
@@ -102,6 +102,7 @@ OPTIONAL_COLUMNS = [
     ("upstream_opened", "upstream conns opened", lambda v: fmt_num(v, 0)),
     ("upstream_open", "upstream conns open at end", lambda v: fmt_num(v, 0)),
     ("resumed_pct", "resumed", lambda v: "—" if v is None else f"{v:.0f}%"),
+    ("syscalls_per_req", "syscalls/req", lambda v: fmt_num(v, 2)),
 ]
 
 
@@ -117,6 +118,8 @@ def cmd_record(a):
                "p99_us": 0, "failed": str(e)}
     if a.upstream_opened is not None:
         row.update({"upstream_opened": a.upstream_opened, "upstream_open": a.upstream_open})
+    if a.syscalls is not None:
+        row["syscalls_per_req"] = a.syscalls / row["requests"] if row["requests"] else None
     tick_us = 1e6 / a.clk_tck
     row.update({
         "threads": a.threads, "round": a.round, "scenario": a.scenario, "target": a.target,
@@ -229,6 +232,7 @@ def main():
     r.add_argument("--log")
     r.add_argument("--upstream-opened", type=int, help="connections the proxy opened upstream")
     r.add_argument("--upstream-open", type=int, help="upstream connections open at the end")
+    r.add_argument("--syscalls", type=int, help="system calls the proxy made (strace -c)")
     r.add_argument("--threads", type=int, required=True)
     r.add_argument("--round", type=int, required=True)
     r.add_argument("--scenario", required=True)

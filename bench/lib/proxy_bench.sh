@@ -142,6 +142,8 @@ bench_rounds() {
 bench_measure() {
   local target=$1 limit=$2 out=$3 cpu0 be0 t0 pid
   shift 3
+  run_syscalls=""
+  [[ ${SYSCALLS:-0} == 1 ]] && bench_strace_start "$target"
   cpu0=$(cpu_ticks "${pid_of[$target]}")
   be0=$(cpu_ticks "${pid_of[backend]}")
   t0=$(date +%s.%N)
@@ -156,6 +158,32 @@ bench_measure() {
   done
   run_cpu_ticks=$(($(cpu_ticks "${pid_of[$target]}") - cpu0))
   run_backend_ticks=$(($(cpu_ticks "${pid_of[backend]}") - be0))
+  [[ ${SYSCALLS:-0} == 1 ]] && bench_strace_stop
+  return 0
+}
+
+# bench_strace_start TARGET: `strace -c -f` attached to every process of TARGET (nginx: master
+# and workers), counting their system calls until bench_strace_stop. ptrace slows the target
+# down: a run with SYSCALLS=1 gives counts, not rates or CPU comparable with a run without.
+bench_strace_start() {
+  local p args=() attached=0 deadline
+  for p in $(proc_tree "${pid_of[$1]}"); do args+=(-p "$p"); done
+  rm -f "$tmp/strace.out"
+  start_bg strace "$tmp/strace.log" strace -c -f -o "$tmp/strace.out" "${args[@]}"
+  deadline=$((SECONDS + 5))  # strace says "Process N attached" once per process
+  while ((attached < ${#args[@]} / 2 && SECONDS < deadline)); do
+    sleep 0.05
+    attached=$(grep -c attached "$tmp/strace.log" 2>/dev/null) || true
+    attached=${attached:-0}
+  done
+}
+
+# bench_strace_stop: detaches strace (it writes its summary on SIGTERM) and sets run_syscalls,
+# the calls counted.
+bench_strace_stop() {
+  # shellcheck disable=SC2154  # strace_pid is set by start_bg
+  stop_pids "$strace_pid"
+  run_syscalls=$(awk '$NF == "total" { print $4 }' "$tmp/strace.out" 2>/dev/null)
 }
 
 # bench_record TOOL OUT THREADS ROUND SCENARIO TARGET [REPORT_ARG...]: appends the last
@@ -164,7 +192,7 @@ bench_record() {
   "$BENCH_PYTHON" "$lib/http1_report.py" record --out "$results" --tool "$1" --stdout "$2" \
     --threads "$3" --round "$4" --scenario "$5" --target "$6" "${@:7}" \
     --cpu-ticks "$run_cpu_ticks" --backend-ticks "$run_backend_ticks" --wall-s "$run_wall_s" \
-    --clk-tck "$BENCH_CLK_TCK"
+    --clk-tck "$BENCH_CLK_TCK" ${run_syscalls:+--syscalls "$run_syscalls"}
 }
 
 # bench_machine: the machine line of a report, with the load average before (load_before) and
