@@ -7,14 +7,14 @@
 # (RSA 2048, the default) or ecdsa (ECDSA P-256); curl is pointed at the certificate
 # (CURL_CA_BUNDLE); h2load and wrk do not verify.
 make_bench_cert() {
-  local dir=$1 key=(-newkey rsa:2048)
+  local dir=$1 newkey=(-newkey rsa:2048)
   case "${2:-rsa}" in
     rsa) ;;
-    ecdsa) key=(-newkey ec -pkeyopt ec_paramgen_curve:P-256) ;;
+    ecdsa) newkey=(-newkey ec -pkeyopt ec_paramgen_curve:P-256) ;;
     *) echo "bench: unknown key type '$2' (rsa, ecdsa)" >&2; exit 2 ;;
   esac
   mkdir -p "$dir"
-  openssl req -x509 "${key[@]}" -nodes -keyout "$dir/server.key" \
+  openssl req -x509 "${newkey[@]}" -nodes -keyout "$dir/server.key" \
     -out "$dir/server.crt" -days 2 -subj /CN=localhost \
     -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" >"$dir/openssl.log" 2>&1
   cat "$dir/server.crt" "$dir/server.key" >"$dir/server.pem"  # HAProxy's crt
