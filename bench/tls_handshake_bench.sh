@@ -60,7 +60,6 @@ start_targets() {
         write_switchyard "$dir" "${port_of[$target]}" "$admin_port" 1 "${backend_ports[@]}" ;;
     esac
     enable_tls "$target" "$dir" "${port_of[$target]}" http/1.1 "$tmp/tls-$cert"
-    [[ $target == nginx ]] && nginx_tls13 "$dir"
     bench_start "$target" "$dir" "https://127.0.0.1:${port_of[$target]}/" --tlsv1.3
   done
 }

@@ -24,7 +24,8 @@ make_bench_cert() {
 
 # enable_tls TARGET DIR PORT ALPN CERT_DIR: turns TARGET's listener on PORT into TLS offering
 # ALPN (a comma-separated list, for HAProxy; nginx and Switchyard offer what their listener
-# speaks: add `http2` to nginx's listen line for h2).
+# speaks: add `http2` to nginx's listen line for h2). Every target offers TLS 1.3 (nginx through
+# nginx_tls13), so the peers are compared on the same protocol.
 enable_tls() {
   local target=$1 dir=$2 port=$3 alpn=$4 certs=$5
   local crt=$certs/server.crt key=$certs/server.key
@@ -36,6 +37,7 @@ enable_tls() {
     nginx)
       sed -i "s|^    listen 127.0.0.1:$port reuseport\(.*\);|    listen 127.0.0.1:$port ssl reuseport\1;\n    ssl_certificate $crt;\n    ssl_certificate_key $key;|" \
         "$dir/nginx.conf"
+      nginx_tls13 "$dir"
       ;;
     switchyard)
       sed -i "s|^    protocol: http\$|    protocol: https\n    tls: { certificate: $crt, private_key: $key }|" \
