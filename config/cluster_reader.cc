@@ -212,6 +212,14 @@ void readOutlierDetection(const MapReader& c, Diagnostics& diag, OutlierDetectio
   o.readUint32("max_ejected_percent", od.max_ejected_percent, 0, 100);
 }
 
+void readClusterHttp2(const MapReader& c, Diagnostics& diag, ClusterHttp2& h2) {
+  MapReader m(c.get("http2"), c.pathOf("http2"), diag,
+              {"keepalive_interval_ms", "keepalive_timeout_ms"});
+  if (!m.valid()) return;
+  m.readUint32("keepalive_interval_ms", h2.keepalive_interval_ms);  // 0 = off
+  m.readUint32("keepalive_timeout_ms", h2.keepalive_timeout_ms, 1);
+}
+
 // tls: { ca: FILE, server_name: NAME, verify: true|false }. An empty map is TLS with the system
 // store and the instance's host as the name.
 void readUpstreamTls(const MapReader& c, const LoadContext& ctx, UpstreamTls& tls) {
@@ -261,7 +269,7 @@ Cluster readCluster(const YAML::Node& node, const std::string& path, const LoadC
               {"name", "discovery", "protocol", "load_balancer", "hash_on", "slow_start_ms",
                "connect_timeout_ms", "request_timeout_ms", "idle_timeout_ms", "drain_timeout_ms",
                "max_connections_per_instance", "retries", "health_check", "outlier_detection",
-               "panic_threshold_percent", "tls"});
+               "panic_threshold_percent", "tls", "http2"});
   if (!c.valid()) return cluster;
   if (c.require("name")) c.readString("name", cluster.name);
   if (c.require("discovery")) readDiscovery(c, ctx, cluster.discovery);
@@ -291,6 +299,12 @@ Cluster readCluster(const YAML::Node& node, const std::string& path, const LoadC
     if (cluster.protocol == UpstreamProtocol::kH2c)
       diag.errorAt(c.pathOf("tls"),
                    "h2c is HTTP/2 in cleartext: use protocol: h2 for HTTP/2 over TLS, or drop tls");
+  }
+  if (c.has("http2")) {
+    readClusterHttp2(c, diag, cluster.http2);
+    if (cluster.protocol == UpstreamProtocol::kHttp1)
+      diag.errorAt(c.pathOf("http2"),
+                   "http2 is for protocol h2c and h2 clusters; this one speaks http1");
   }
   return cluster;
 }

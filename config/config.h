@@ -67,6 +67,19 @@ struct ListenerLimits {
   bool operator==(const ListenerLimits&) const = default;
 };
 
+// HTTP/2 towards clients (`http2:` of a listener; h2c and h2): what every new connection
+// announces in its SETTINGS, as Envoy's http2_protocol_options and HAProxy's tune.h2.* do.
+// A reload applies to connections made after it; established ones keep what they announced.
+struct ListenerHttp2 {
+  static constexpr uint32_t kMinWindow = 65535;       // RFC 9113's initial window
+  static constexpr uint32_t kMaxValue = 0x7fffffff;   // 2^31-1, the protocol's ceiling
+  uint32_t max_concurrent_streams = 100;              // more open at once: REFUSED_STREAM
+  uint32_t initial_stream_window_bytes = 256 * 1024;  // each request body's receive window
+  uint32_t connection_window_bytes = 1024 * 1024;     // all request bodies of a connection
+
+  bool operator==(const ListenerHttp2&) const = default;
+};
+
 struct Listener {
   std::string name;
   HostPort address;
@@ -75,6 +88,7 @@ struct Listener {
   std::vector<Route> routes;  // http/https
   std::string cluster;        // tcp
   ListenerLimits limits;
+  ListenerHttp2 http2;  // http/https listeners
 
   bool operator==(const Listener&) const = default;
 };
@@ -151,6 +165,17 @@ struct UpstreamTls {
   bool operator==(const UpstreamTls&) const = default;
 };
 
+// HTTP/2 towards a cluster's instances (`http2:` of an h2c/h2 cluster), as Envoy's
+// connection_keepalive: a connection that received no frame for keepalive_interval_ms sends a
+// PING; no frame back within keepalive_timeout_ms and it is dead (closed, its streams fail as
+// lost and are retried by the usual rules).
+struct ClusterHttp2 {
+  uint32_t keepalive_interval_ms = 0;  // 0 = no keepalive PINGs
+  uint32_t keepalive_timeout_ms = 5000;
+
+  bool operator==(const ClusterHttp2&) const = default;
+};
+
 struct Cluster {
   std::string name;
   Discovery discovery;
@@ -168,6 +193,7 @@ struct Cluster {
   OutlierDetection outlier_detection;
   uint32_t panic_threshold_percent = 50;
   std::optional<UpstreamTls> tls;
+  ClusterHttp2 http2;  // h2c/h2 clusters
 
   // Whether connections to the instances speak TLS (protocol h2, or any protocol with tls:).
   bool usesTls() const { return tls.has_value() || protocol == UpstreamProtocol::kH2; }

@@ -69,7 +69,16 @@ void writeListener(YAML::Emitter& out, const Listener& l) {
   out << YAML::Key << "header_timeout_ms" << YAML::Value << l.limits.header_timeout_ms;
   out << YAML::Key << "idle_timeout_ms" << YAML::Value << l.limits.idle_timeout_ms;
   out << YAML::Key << "max_connections" << YAML::Value << l.limits.max_connections;
-  out << YAML::EndMap << YAML::EndMap;
+  out << YAML::EndMap;
+  if (l.protocol != ListenerProtocol::kTcp) {
+    out << YAML::Key << "http2" << YAML::Value << YAML::BeginMap;
+    out << YAML::Key << "max_concurrent_streams" << YAML::Value << l.http2.max_concurrent_streams;
+    out << YAML::Key << "initial_stream_window_bytes" << YAML::Value
+        << l.http2.initial_stream_window_bytes;
+    out << YAML::Key << "connection_window_bytes" << YAML::Value << l.http2.connection_window_bytes;
+    out << YAML::EndMap;
+  }
+  out << YAML::EndMap;
 }
 
 void writeDiscovery(YAML::Emitter& out, const Discovery& d) {
@@ -141,6 +150,12 @@ void writeCluster(YAML::Emitter& out, const Cluster& c) {
     if (!c.tls->server_name.empty())
       text(out << YAML::Key << "server_name" << YAML::Value, c.tls->server_name);
     out << YAML::Key << "verify" << YAML::Value << (c.tls->verify ? "true" : "false");
+    out << YAML::EndMap;
+  }
+  if (c.protocol != UpstreamProtocol::kHttp1) {
+    out << YAML::Key << "http2" << YAML::Value << YAML::BeginMap;
+    out << YAML::Key << "keepalive_interval_ms" << YAML::Value << c.http2.keepalive_interval_ms;
+    out << YAML::Key << "keepalive_timeout_ms" << YAML::Value << c.http2.keepalive_timeout_ms;
     out << YAML::EndMap;
   }
   out << YAML::EndMap;

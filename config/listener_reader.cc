@@ -132,6 +132,17 @@ void readLimits(const MapReader& l, Diagnostics& diag, ListenerLimits& limits) {
   m.readUint32("max_connections", limits.max_connections, 1);
 }
 
+void readHttp2(const MapReader& l, Diagnostics& diag, ListenerHttp2& h2) {
+  MapReader m(l.get("http2"), l.pathOf("http2"), diag,
+              {"max_concurrent_streams", "initial_stream_window_bytes", "connection_window_bytes"});
+  if (!m.valid()) return;
+  m.readUint32("max_concurrent_streams", h2.max_concurrent_streams, 1, ListenerHttp2::kMaxValue);
+  m.readUint32("initial_stream_window_bytes", h2.initial_stream_window_bytes,
+               ListenerHttp2::kMinWindow, ListenerHttp2::kMaxValue);
+  m.readUint32("connection_window_bytes", h2.connection_window_bytes, ListenerHttp2::kMinWindow,
+               ListenerHttp2::kMaxValue);
+}
+
 // Which of routes / cluster / tls a listener takes depends on its protocol.
 void checkShape(const MapReader& l, const Listener& listener, Diagnostics& diag) {
   if (listener.protocol == ListenerProtocol::kTcp) {
@@ -146,6 +157,8 @@ void checkShape(const MapReader& l, const Listener& listener, Diagnostics& diag)
     if (l.require("routes") && l.get("routes").IsSequence() && l.get("routes").size() == 0)
       diag.errorAt(l.pathOf("routes"), "at least one route is required");
   }
+  if (listener.protocol == ListenerProtocol::kTcp && l.has("http2"))
+    diag.errorAt(l.pathOf("http2"), "http2 is for http and https listeners, not tcp");
   if (listener.protocol == ListenerProtocol::kHttps && !l.has("tls"))
     diag.error(l.mark(), l.path(),
                "an https listener needs tls: { certificate: FILE, private_key: FILE }");
@@ -157,7 +170,7 @@ Listener readListener(const YAML::Node& node, const std::string& path, const Loa
   Diagnostics& diag = ctx.diag;
   Listener listener;
   MapReader l(node, path, diag,
-              {"name", "address", "protocol", "tls", "routes", "cluster", "limits"});
+              {"name", "address", "protocol", "tls", "routes", "cluster", "limits", "http2"});
   if (!l.valid()) return listener;
   if (l.require("name")) l.readString("name", listener.name);
   if (l.require("address")) l.readHostPort("address", listener.address);
@@ -179,6 +192,7 @@ Listener readListener(const YAML::Node& node, const std::string& path, const Loa
                 });
   l.readString("cluster", listener.cluster);
   if (l.has("limits")) readLimits(l, diag, listener.limits);
+  if (l.has("http2")) readHttp2(l, diag, listener.http2);
   if (protocol_ok) checkShape(l, listener, diag);
   return listener;
 }

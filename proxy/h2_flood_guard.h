@@ -31,6 +31,14 @@ class H2FloodGuard {
  public:
   // Limits generous for any client we know (browsers, curl, gRPC keepalives, h2load) and far
   // below what a flood sends (thousands a second).
+  //
+  // Deliberately not configuration keys (a listener's http2 section has the stream limit and
+  // the windows, the knobs operators do tune): no legitimate client comes near these rates, so
+  // a key could only be used to weaken the protection, and the right values depend on nghttp2's
+  // internals rather than on the traffic. HAProxy exposes none of them either (Envoy a few,
+  // mostly outbound-queue sizes that nghttp2 bounds here by itself). A client that trips one
+  // shows in switchyard_http2_flood_closed_total{kind}: that figure would be the reason to add
+  // a key, per kind.
   static constexpr std::array<FloodLimit, kFloodKinds> kDefaultLimits = {{
       {200, 100},  // RST_STREAM
       {50, 10},    // SETTINGS

@@ -20,9 +20,6 @@ namespace {
 constexpr std::size_t kReadSize = 32 * 1024;
 // Output gathered per write; more waits for the next turn (the socket is slower than nghttp2).
 constexpr std::size_t kMaxWriteBytes = 256 * 1024;
-constexpr uint32_t kMaxConcurrentStreams = 100;
-constexpr int32_t kStreamWindow = 256 * 1024;
-constexpr int32_t kConnectionWindow = 1024 * 1024;
 // Between the drain's shutdown notice and the final GOAWAY: a client's in-flight HEADERS land.
 constexpr auto kGoawayGrace = std::chrono::milliseconds(100);
 // After our last GOAWAY, how long the client may take to close before we do.
@@ -258,13 +255,18 @@ const config::Listener& H2ServerSession::listener() const {
 }
 
 void H2ServerSession::start() {
+  // The listener's http2 section as it is now: a reload changes what later connections announce,
+  // never what this one already did.
+  const config::ListenerHttp2& h2 = listener().http2;
   const nghttp2_settings_entry settings[] = {
-      {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, kMaxConcurrentStreams},
-      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, static_cast<uint32_t>(kStreamWindow)},
+      {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, h2.max_concurrent_streams},
+      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, h2.initial_stream_window_bytes},
       {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, listener().limits.max_header_bytes},
   };
   nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, settings, std::size(settings));
-  nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0, kConnectionWindow);
+  // The config keeps it within 2^31-1.
+  nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0,
+                                        static_cast<int32_t>(h2.connection_window_bytes));
   updateIdleDeadline();
   in_.resize(kReadSize);
   std::string initial = std::move(initial_);

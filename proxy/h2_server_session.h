@@ -9,8 +9,10 @@
 // - Response bodies go through a data provider that defers when nothing is buffered and is
 //   resumed when the exchange delivers more; a stream buffering too much pauses its exchange.
 // - Output is coalesced: every nghttp2_session_mem_send() of a loop turn goes out in one write.
-// - SETTINGS: 100 concurrent streams, MAX_HEADER_LIST_SIZE = limits.max_header_bytes (over it a
-//   stream gets 431), a 256 KiB stream window and a 1 MiB connection window.
+// - SETTINGS from the listener's http2 section when the connection starts (defaults: 100
+//   concurrent streams, a 256 KiB stream window, a 1 MiB connection window; a stream beyond the
+//   limit gets REFUSED_STREAM) and MAX_HEADER_LIST_SIZE = limits.max_header_bytes (over it a
+//   stream gets 431). A reload changes them for later connections only.
 // - Floods (H2FloodGuard) and the attacks nghttp2 detects itself (outbound ACK queue, too many
 //   CONTINUATION frames, its own RST_STREAM rate limit) close this connection only, with GOAWAY
 //   ENHANCE_YOUR_CALM and a count in ListenerStats::http2_flood_closed; a malformed frame gets

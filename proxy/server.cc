@@ -104,6 +104,8 @@ Result<bool> Server::bind() {
     return makeError(message);
   }
   for (auto& w : workers_) w->applyTls(tls_);
+  while (listener_connections_.size() < config_->listeners.size())
+    listener_connections_.emplace_back(0);
   for (uint32_t li = 0; li < config_->listeners.size(); ++li) {
     const auto& l = config_->listeners[li];
     if (l.protocol != config::ListenerProtocol::kHttp &&
@@ -114,7 +116,7 @@ Result<bool> Server::bind() {
     for (auto& w : workers_) {
       auto a = openReusePort(w->context(), l.address);
       if (!a) return a.error();
-      w->addAcceptor(li, std::move(a.value()));
+      w->addAcceptor(li, std::move(a.value()), &listener_connections_[li]);
     }
   }
   auto admin = admin_.start(config_->admin.address);

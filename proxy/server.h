@@ -5,6 +5,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <atomic>
 #include <deque>
 #include <memory>
 #include <string>
@@ -77,6 +78,9 @@ class Server final : public AdminBackend {
   HealthChecker health_{control_, [this] { publish(clusters_->current()); }};
   std::shared_ptr<const routing::RoutingSnapshot> published_;  // the workers' latest
   std::shared_ptr<const TlsContextSet> tls_;                   // the workers' latest
+  // Connections open per listener across every worker (limits.max_connections), by listener
+  // index; a deque so that the workers' pointers stay valid. Declared before the workers.
+  std::deque<std::atomic<int64_t>> listener_connections_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<routing::ClusterManager> clusters_;
   // Operator weights shared through ZooKeeper; null without a weights section.

@@ -19,6 +19,7 @@ void ListenerStats::merge(const ListenerStats& o) {
   latency.merge(o.latency);
   connections_accepted += o.connections_accepted;
   connections_open += o.connections_open;
+  connections_rejected += o.connections_rejected;
   bytes_received += o.bytes_received;
   bytes_sent += o.bytes_sent;
   for (const auto& [cause, n] : o.errors) errors[cause] += n;

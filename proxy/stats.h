@@ -55,6 +55,8 @@ struct ListenerStats {
   LatencyHistogram latency;
   uint64_t connections_accepted = 0;
   int64_t connections_open = 0;
+  // Accepted and closed at once: the listener had limits.max_connections open (all workers).
+  uint64_t connections_rejected = 0;
   std::map<std::string, uint64_t> errors;  // x-switchyard-error cause -> count (rare path)
   // Tunnels (tcp listeners): bytes relayed from the client and to it.
   uint64_t bytes_received = 0;

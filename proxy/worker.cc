@@ -41,8 +41,14 @@ Worker::~Worker() {
   }
 }
 
-void Worker::addAcceptor(uint32_t listener_index, tcp::acceptor acceptor) {
+void Worker::addAcceptor(uint32_t listener_index, tcp::acceptor acceptor,
+                         std::atomic<int64_t>* open_across_workers) {
   acceptors_.push_back(std::make_unique<Acceptor>(Acceptor{listener_index, std::move(acceptor)}));
+  if (open_across_workers_.size() <= listener_index) {
+    open_across_workers_.resize(listener_index + 1, nullptr);
+    counted_open_.resize(listener_index + 1, 0);
+  }
+  open_across_workers_[listener_index] = open_across_workers;
 }
 
 void Worker::start() {
@@ -115,6 +121,38 @@ std::list<DownstreamSession*>::iterator Worker::registerSession(DownstreamSessio
 void Worker::unregisterSession(std::list<DownstreamSession*>::iterator it) {
   sessions_.erase(it);
   if (draining_) post([this] { checkDrained(); });
+  // The session's destructor has not finished (its connections_open may not be down yet): the
+  // shared counts are brought up to date after it, once for every close of this loop turn.
+  if (!reconcile_posted_) {
+    reconcile_posted_ = true;
+    post([this] {
+      reconcile_posted_ = false;
+      reconcileConnections();
+    });
+  }
+}
+
+void Worker::reconcileConnections() {
+  for (size_t li = 0; li < open_across_workers_.size(); ++li) {
+    if (!open_across_workers_[li] || li >= listener_stats_.size()) continue;
+    const int64_t delta = listener_stats_[li].connections_open - counted_open_[li];
+    if (delta == 0) continue;
+    open_across_workers_[li]->fetch_add(delta, std::memory_order_relaxed);
+    counted_open_[li] += delta;
+  }
+}
+
+bool Worker::admitConnection(uint32_t li) {
+  const auto& limits = snapshot_->config->listeners[li].limits;
+  std::atomic<int64_t>* shared = open_across_workers_[li];  // every acceptor brought one
+  // One atomic operation per accept: this worker's closes since its last look, plus the new one.
+  const int64_t delta = listener_stats_[li].connections_open - counted_open_[li] + 1;
+  const int64_t open = shared->fetch_add(delta, std::memory_order_relaxed) + delta;
+  counted_open_[li] += delta;
+  if (open <= static_cast<int64_t>(limits.max_connections)) return true;
+  shared->fetch_sub(1, std::memory_order_relaxed);
+  --counted_open_[li];
+  return false;
 }
 
 void Worker::accept(Acceptor& a) {
@@ -126,11 +164,13 @@ void Worker::accept(Acceptor& a) {
       a.paused = true;
       return;
     }
-    const auto& limits = snapshot_->config->listeners[a.listener_index].limits;
-    if (listener_stats_[a.listener_index].connections_open >=
-        static_cast<int64_t>(limits.max_connections)) {
+    if (!admitConnection(a.listener_index)) {
+      // Over the limit: accepted and closed at once (the client sees a close, not a hang in
+      // the backlog, and can try another gateway), rather than degrading every connection.
+      // Accepting goes on: a connection that closes frees a slot for the next client.
+      ++listener_stats_[a.listener_index].connections_rejected;
       error_code ignored;
-      socket.close(ignored);  // over the limit: refuse rather than degrade everyone
+      socket.close(ignored);
     } else {
       startSession(a.listener_index, std::move(socket));
     }
@@ -170,6 +210,7 @@ void Worker::tick() {
     for (auto* s : sessions_) s->checkDeadline(now);
     for (auto& c : clusters_)
       if (c) c->updateWeights(time_.now());
+    reconcileConnections();  // a connection that never became a session (rare) is let go here
     if (++ticks_ % kTicksPerSecond == 0) {
       for (auto& c : clusters_)
         if (c) c->tick(now);

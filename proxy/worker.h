@@ -6,6 +6,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <atomic>
 #include <deque>
 #include <functional>
 #include <list>
@@ -34,7 +35,10 @@ class Worker {
   Worker& operator=(const Worker&) = delete;
 
   // Before start(): the listening sockets (already bound, one per listener, by listener index).
-  void addAcceptor(uint32_t listener_index, boost::asio::ip::tcp::acceptor acceptor);
+  // `open_across_workers` counts the listener's connections on every worker (owned by the
+  // Server, outliving the worker): limits.max_connections holds against it.
+  void addAcceptor(uint32_t listener_index, boost::asio::ip::tcp::acceptor acceptor,
+                   std::atomic<int64_t>* open_across_workers);
   void start();
   void join();
   boost::asio::io_context& context() { return ctx_; }
@@ -79,6 +83,13 @@ class Worker {
   void startSession(uint32_t listener_index, boost::asio::ip::tcp::socket socket);
   void tick();
   void checkDrained();
+  // Brings each listener's shared count up to date with this worker's connections_open (the
+  // sessions closed since the last look). Relaxed atomics: the limit is a bound on resources,
+  // not a lock.
+  void reconcileConnections();
+  // Takes a slot on the listener for a connection just accepted; false (and nothing counted)
+  // when the listener is at limits.max_connections across workers.
+  bool admitConnection(uint32_t listener_index);
 
   const uint32_t id_;
   boost::asio::io_context ctx_{1};
@@ -92,6 +103,10 @@ class Worker {
   std::vector<std::unique_ptr<ClusterRuntime>> clusters_;  // by cluster index
   // By listener index; a deque so that the references sessions hold stay valid as it grows.
   std::deque<ListenerStats> listener_stats_;
+  // By listener index: the shared counts, and how much of each this worker has added.
+  std::vector<std::atomic<int64_t>*> open_across_workers_;
+  std::vector<int64_t> counted_open_;
+  bool reconcile_posted_ = false;
   std::map<std::string, ClusterStats> removed_clusters_;   // figures of clusters gone by reload
   std::list<DownstreamSession*> sessions_;
   std::unique_ptr<AccessLogBuffer> access_log_;

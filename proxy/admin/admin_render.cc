@@ -116,6 +116,11 @@ std::string renderPrometheus(const AdminView& v) {
   for (size_t i = 0; i < v.stats->listeners.size(); ++i)
     w.sample("downstream_connections_total", listenerLabel(i),
              v.stats->listeners[i].connections_accepted);
+  w.family("downstream_connections_rejected_total", "counter",
+           "Client connections closed on accept: the listener was at limits.max_connections");
+  for (size_t i = 0; i < v.stats->listeners.size(); ++i)
+    w.sample("downstream_connections_rejected_total", listenerLabel(i),
+             v.stats->listeners[i].connections_rejected);
   w.family("downstream_tls_handshakes_total", "counter",
            "TLS handshakes on https listeners, by result (ok, failed, timeout)");
   for (size_t i = 0; i < v.stats->listeners.size(); ++i) {

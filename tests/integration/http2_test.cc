@@ -330,6 +330,81 @@ TEST(Http2Test, AClientIgnoringTheStreamLimitGetsTheExtraStreamRefused) {
   }
 }
 
+TEST(Http2Test, MaxConcurrentStreamsOfTheListenerRefusesTheSixthOfSixAndAnswersFive) {
+  TestBackend backend("a");
+  backend.setBehavior(BackendBehavior::delayed(300ms));
+  Gateway gateway;
+  ASSERT_TRUE(gateway.start(
+      kConfig, vars({backend.address()}, "", "    http2: { max_concurrent_streams: 5 }")));
+  // Six HEADERS at once, before the client has even read the SETTINGS that announce 5.
+  json r = runClient({"requests", std::to_string(gateway.port()), "6", "/"});
+  EXPECT_EQ(r["responses"].size(), 5u) << r.dump();
+  for (const auto& [id, status] : r["responses"].items()) EXPECT_EQ(status, 200) << id;
+  ASSERT_EQ(r["resets"].size(), 1u) << r.dump();
+  EXPECT_EQ(r["resets"]["11"], 7) << r.dump();  // the sixth stream: REFUSED_STREAM
+  EXPECT_EQ(backend.requestCount(), 5u);
+}
+
+// The SETTINGS and the connection WINDOW_UPDATE a new connection gets, as nghttp -v shows them.
+struct AnnouncedSettings {
+  long max_streams = -1, stream_window = -1, connection_window_increment = -1;
+};
+AnnouncedSettings announced(const Gateway& gateway) {
+  CommandResult r = runCommand({"nghttp", "-v", "-n", "-t", "20", url(gateway)}, 60s);
+  EXPECT_EQ(r.exit_code, 0) << r.output();
+  AnnouncedSettings s;
+  // What the gateway sent (nghttp prints its own SETTINGS first, with the same names).
+  const auto from = r.out.find("recv SETTINGS frame <length=18, flags=0x00");
+  if (from == std::string::npos) {
+    ADD_FAILURE() << "no SETTINGS from the gateway: " << r.out;
+    return s;
+  }
+  const std::string received = r.out.substr(from);
+  std::smatch m;
+  if (std::regex_search(received, m, std::regex(R"(SETTINGS_MAX_CONCURRENT_STREAMS\(0x03\):(\d+))")))
+    s.max_streams = std::stol(m[1]);
+  if (std::regex_search(received, m, std::regex(R"(SETTINGS_INITIAL_WINDOW_SIZE\(0x04\):(\d+))")))
+    s.stream_window = std::stol(m[1]);
+  if (std::regex_search(received, m,
+                        std::regex(R"(recv WINDOW_UPDATE frame <length=4, flags=0x00, )"
+                                   R"(stream_id=0>\s*\(window_size_increment=(\d+)\))")))
+    s.connection_window_increment = std::stol(m[1]);
+  return s;
+}
+
+TEST(Http2Test, ListenerSettingsAreAnnouncedAndAReloadChangesThemForNewConnections) {
+  TestBackend backend("a");
+  Gateway gateway;
+  ASSERT_TRUE(gateway.start(kConfig, vars({backend.address()}, "",
+                                          "    http2: { max_concurrent_streams: 7, "
+                                          "initial_stream_window_bytes: 100000, "
+                                          "connection_window_bytes: 500000 }")));
+  AnnouncedSettings before = announced(gateway);
+  EXPECT_EQ(before.max_streams, 7);
+  EXPECT_EQ(before.stream_window, 100000);
+  EXPECT_EQ(before.connection_window_increment, 500000 - 65535);  // above the initial 65535
+
+  std::string next = gateway.config();
+  next.replace(next.find("max_concurrent_streams: 7"), 25, "max_concurrent_streams: 3");
+  next.replace(next.find("initial_stream_window_bytes: 100000"), 35,
+               "initial_stream_window_bytes: 70000");
+  std::ofstream(gateway.process().configPath(), std::ios::trunc) << next;
+  gateway.process().sendSignal(SIGHUP);
+  ASSERT_TRUE(eventually(
+      [&] {
+        const std::string log = gateway.process().stderrText() + gateway.process().stdoutText();
+        return log.find("reload applied") != std::string::npos;
+      },
+      10s));
+  AnnouncedSettings after = announced(gateway);
+  EXPECT_EQ(after.max_streams, 3);
+  EXPECT_EQ(after.stream_window, 70000);
+  EXPECT_EQ(after.connection_window_increment, 500000 - 65535);
+  // /config shows the running values.
+  HttpResponse config = HttpClient::get(gateway.adminPort(), "/config", {}, 2s);
+  EXPECT_NE(config.body.find("max_concurrent_streams: 3"), std::string::npos) << config.body;
+}
+
 class Http2FloodTest : public ::testing::TestWithParam<std::pair<const char*, const char*>> {};
 
 TEST_P(Http2FloodTest, ClosesTheOffendingConnectionOnlyWithGoawayAndACounter) {
