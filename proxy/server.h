@@ -2,10 +2,10 @@
 // The running gateway: the control thread (discovery, configuration, admin API, signals) and
 // the workers. Owns everything; no globals.
 
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <atomic>
 #include <deque>
 #include <memory>
 #include <string>

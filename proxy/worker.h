@@ -3,10 +3,10 @@
 // upstream pools and load-balancer state, and routes on the immutable snapshot the control thread
 // last posted to it. Nothing here is shared with another thread except through post().
 
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <atomic>
 #include <deque>
 #include <functional>
 #include <list>

@@ -361,7 +361,8 @@ AnnouncedSettings announced(const Gateway& gateway) {
   }
   const std::string received = r.out.substr(from);
   std::smatch m;
-  if (std::regex_search(received, m, std::regex(R"(SETTINGS_MAX_CONCURRENT_STREAMS\(0x03\):(\d+))")))
+  if (std::regex_search(received, m,
+                        std::regex(R"(SETTINGS_MAX_CONCURRENT_STREAMS\(0x03\):(\d+))")))
     s.max_streams = std::stol(m[1]);
   if (std::regex_search(received, m, std::regex(R"(SETTINGS_INITIAL_WINDOW_SIZE\(0x04\):(\d+))")))
     s.stream_window = std::stol(m[1]);

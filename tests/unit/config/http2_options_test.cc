@@ -47,8 +47,8 @@ TEST(Http2OptionsTest, ListenerKeysAreRead) {
 }
 
 TEST(Http2OptionsTest, ClusterKeysAreRead) {
-  const Config c = loadValid(
-      withH2cClusterKeys("    http2: { keepalive_interval_ms: 1000, keepalive_timeout_ms: 200 }\n"));
+  const Config c = loadValid(withH2cClusterKeys(
+      "    http2: { keepalive_interval_ms: 1000, keepalive_timeout_ms: 200 }\n"));
   EXPECT_EQ(c.clusters[0].http2.keepalive_interval_ms, 1000u);
   EXPECT_EQ(c.clusters[0].http2.keepalive_timeout_ms, 200u);
 }
@@ -66,10 +66,9 @@ TEST(Http2OptionsTest, StreamWindowOutOfRange) {
   EXPECT_EQ(onlyError(withListenerKeys("    http2: { initial_stream_window_bytes: 65534 }\n")),
             "test.yaml:6:43: listeners[0].http2.initial_stream_window_bytes: 65534 is out of "
             "range (expected 65535 to 2147483647)");
-  EXPECT_EQ(
-      onlyError(withListenerKeys("    http2: { initial_stream_window_bytes: 2147483648 }\n")),
-      "test.yaml:6:43: listeners[0].http2.initial_stream_window_bytes: 2147483648 is out of "
-      "range (expected 65535 to 2147483647)");
+  EXPECT_EQ(onlyError(withListenerKeys("    http2: { initial_stream_window_bytes: 2147483648 }\n")),
+            "test.yaml:6:43: listeners[0].http2.initial_stream_window_bytes: 2147483648 is out of "
+            "range (expected 65535 to 2147483647)");
 }
 
 TEST(Http2OptionsTest, ConnectionWindowOutOfRange) {
@@ -120,8 +119,8 @@ TEST(Http2OptionsTest, AnHttp1ClusterTakesNoHttp2Section) {
 }
 
 TEST(Http2OptionsTest, ConfigShowsAndRoundTripsTheSections) {
-  const Config c = loadValid(
-      withH2cClusterKeys("    http2: { keepalive_interval_ms: 1500, keepalive_timeout_ms: 700 }\n"));
+  const Config c = loadValid(withH2cClusterKeys(
+      "    http2: { keepalive_interval_ms: 1500, keepalive_timeout_ms: 700 }\n"));
   Config edited = loadValid(withListenerKeys("    http2: { max_concurrent_streams: 7 }\n"));
   edited.clusters = c.clusters;
   const std::string yaml = toYaml(edited);
