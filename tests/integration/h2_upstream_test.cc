@@ -15,6 +15,8 @@
 #include <sstream>
 #include <thread>
 
+#include "tests/integration/h2c_cluster_config.h"
+#include "tests/support/admin_metrics.h"
 #include "tests/support/child_process.h"
 #include "tests/support/eventually.h"
 #include "tests/support/free_port.h"
@@ -32,33 +34,8 @@ namespace {
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-constexpr const char* kConfig = R"(
-workers: 1
-listeners:
-  - name: web
-    address: "127.0.0.1:${LISTEN}"
-    routes:
-      - match: { path_prefix: "/" }
-        cluster: grpc
-clusters:
-  - name: grpc
-    protocol: h2c
-    discovery: { static: [${BACKENDS}] }
-    connect_timeout_ms: 500
-    request_timeout_ms: 5000
-${EXTRA}
-admin:
-  address: "127.0.0.1:${ADMIN}"
-)";
-
-// The value of a /metrics sample (first line starting with `prefix`), or -1.
-double metric(Gateway& gateway, const std::string& prefix) {
-  HttpResponse r = HttpClient::get(gateway.adminPort(), "/metrics", {}, 2s);
-  std::istringstream in(r.body);
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind(prefix, 0) == 0) return std::stod(line.substr(line.rfind(' ') + 1));
-  return -1;
-}
+// The h2c cluster configuration shared with the other upstream HTTP/2 tests.
+constexpr const char* kConfig = kH2cClusterConfig;
 
 // `clients` threads, each sending `each` requests one after the other on its own keep-alive
 // connection; returns the failures, described.
@@ -185,7 +162,8 @@ TEST(H2UpstreamTest, ConcurrentRequestsShareOneUpstreamConnection) {
   EXPECT_GT(backend.maxConcurrentSeen(), 5u);
   // A stream that ended both ways is not reset (servers count resets as abuse).
   EXPECT_EQ(backend.resetsReceived(), 0u);
-  EXPECT_EQ(metric(gateway, "switchyard_upstream_connects_total{cluster=\"grpc\""), 1);
+  EXPECT_EQ(
+      metricSample(gateway.adminPort(), "switchyard_upstream_connects_total{cluster=\"grpc\""), 1);
 }
 
 TEST(H2UpstreamTest, TheServersMaxConcurrentStreamsOpensMoreConnections) {
@@ -227,7 +205,8 @@ TEST(H2UpstreamTest, RefusedStreamsGoToAnotherInstanceWithNoClientFailure) {
   EXPECT_GE(refusing.streamCount(), 5u);  // round robin sent it its share first
   EXPECT_EQ(good.requests().size(), 20u);
   for (const auto& r : good.requests()) EXPECT_EQ(r.body, "payload");
-  EXPECT_GE(metric(gateway, "switchyard_cluster_retries_total{cluster=\"grpc\"}"), 5);
+  EXPECT_GE(metricSample(gateway.adminPort(), "switchyard_cluster_retries_total{cluster=\"grpc\"}"),
+            5);
 }
 
 TEST(H2UpstreamTest, GoawayFromTheServerCostsNoRequest) {
@@ -434,7 +413,8 @@ http {
   EXPECT_NE(r.out.find("2000 succeeded, 0 failed"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("2000 2xx"), std::string::npos) << r.out;
   // Twenty clients at once over few upstream connections (one worker).
-  EXPECT_LE(metric(gateway, "switchyard_upstream_connects_total{cluster=\"grpc\""), 2);
+  EXPECT_LE(
+      metricSample(gateway.adminPort(), "switchyard_upstream_connects_total{cluster=\"grpc\""), 2);
 }
 
 // HTTP/2 on both sides: the gateway's HTTP/2 downstream (UpstreamRequest) hands requests for
@@ -581,7 +561,8 @@ TEST_F(H2TlsUpstreamTest, VerifiedH2OverTlsForHttp1AndHttp2Clients) {
   EXPECT_NE(load.out.find("1000 succeeded, 0 failed"), std::string::npos) << load.output();
   // Ten clients, one worker: the requests share one TLS connection at a time (nginx allows 128
   // streams at once, and sends GOAWAY after 1000 requests: 1002 make a second connection).
-  EXPECT_LE(metric(gateway, "switchyard_upstream_connects_total{cluster=\"grpc\""), 2);
+  EXPECT_LE(
+      metricSample(gateway.adminPort(), "switchyard_upstream_connects_total{cluster=\"grpc\""), 2);
 }
 
 TEST_F(H2TlsUpstreamTest, AnUnverifiedInstanceIsAnswered502UpstreamTls) {

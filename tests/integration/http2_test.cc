@@ -9,9 +9,9 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <regex>
-#include <sstream>
 #include <thread>
 
+#include "tests/support/admin_metrics.h"
 #include "tests/support/checksum.h"
 #include "tests/support/eventually.h"
 #include "tests/support/free_port.h"
@@ -70,15 +70,6 @@ std::string lastLine(const std::string& out) {
   auto end = out.find_last_not_of('\n');
   auto start = out.rfind('\n', end);
   return out.substr(start == std::string::npos ? 0 : start + 1, end - start);
-}
-
-// The value of a /metrics sample (the first line starting with `prefix`), or -1.
-double metric(Gateway& gateway, const std::string& prefix) {
-  HttpResponse r = HttpClient::get(gateway.adminPort(), "/metrics", {}, 2s);
-  std::istringstream in(r.body);
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind(prefix, 0) == 0) return std::stod(line.substr(line.rfind(' ') + 1));
-  return -1;
 }
 
 std::string clientScript() { return std::string(SWITCHYARD_SOURCE_DIR) + "/tests/support/h2_client.py"; }
@@ -163,8 +154,10 @@ TEST(Http2Test, CurlGetAndLargeBodiesBothWays) {
   EXPECT_EQ(last.header("x-forwarded-proto"), "http");
   EXPECT_EQ(last.header("x-forwarded-for"), "127.0.0.1");
 
-  EXPECT_GE(metric(gateway, "switchyard_http2_connections_total{listener=\"web\"}"), 3);
-  EXPECT_GE(metric(gateway, "switchyard_http2_streams_total{listener=\"web\"}"), 3);
+  EXPECT_GE(
+      metricSample(gateway.adminPort(), "switchyard_http2_connections_total{listener=\"web\"}"), 3);
+  EXPECT_GE(metricSample(gateway.adminPort(), "switchyard_http2_streams_total{listener=\"web\"}"),
+            3);
 }
 
 TEST(Http2Test, NghttpSeveralStreamsAndTrailersFromAChunkedBackend) {
@@ -266,7 +259,9 @@ TEST(Http2Test, RetriesMoveAStreamToAnotherInstance) {
     ASSERT_EQ(r.exit_code, 0) << r.output();
     const H2loadSummary s = parseH2load(r.out);
     EXPECT_EQ(s.s2xx, 300) << failing << "\n" << r.out;
-    EXPECT_GT(metric(gateway, "switchyard_cluster_retries_total{cluster=\"web\"}"), 0) << failing;
+    EXPECT_GT(
+        metricSample(gateway.adminPort(), "switchyard_cluster_retries_total{cluster=\"web\"}"), 0)
+        << failing;
   }
   EXPECT_GT(flaky.requestCount(), 0u);
 }
@@ -415,11 +410,11 @@ TEST_P(Http2FloodTest, ClosesTheOffendingConnectionOnlyWithGoawayAndACounter) {
   ASSERT_TRUE(gateway.start(kConfig, vars({backend.address()})));
   const std::string counter = std::string("switchyard_http2_flood_closed_total{listener=\"web\",kind=\"") +
                               metric_kind + "\"}";
-  EXPECT_EQ(metric(gateway, counter), 0);
+  EXPECT_EQ(metricSample(gateway.adminPort(), counter), 0);
   json r = runClient({"flood", std::to_string(gateway.port()), client_kind, "2000"});
   EXPECT_EQ(r["goaway"], 11) << r.dump();  // ENHANCE_YOUR_CALM
   EXPECT_TRUE(r["closed"]) << r.dump();
-  EXPECT_TRUE(eventually([&] { return metric(gateway, counter) == 1; }, 5s));
+  EXPECT_TRUE(eventually([&] { return metricSample(gateway.adminPort(), counter) == 1; }, 5s));
   // Other connections are unaffected.
   CommandResult ok = curlH2({url(gateway)});
   EXPECT_EQ(lastLine(ok.out), "200 2") << ok.output();
@@ -441,7 +436,10 @@ TEST(Http2Test, AMalformedFrameGetsNghttp2sGoawayAndIsCounted) {
   EXPECT_EQ(r["goaway"], 1) << r.dump();  // PROTOCOL_ERROR
   EXPECT_TRUE(r["closed"]) << r.dump();
   EXPECT_TRUE(eventually(
-      [&] { return metric(gateway, "switchyard_http2_protocol_errors_total{listener=\"web\"}") == 1; },
+      [&] {
+        return metricSample(gateway.adminPort(),
+                            "switchyard_http2_protocol_errors_total{listener=\"web\"}") == 1;
+      },
       5s));
   CommandResult ok = curlH2({url(gateway)});
   EXPECT_EQ(lastLine(ok.out), "200 2") << ok.output();

@@ -6,9 +6,9 @@
 #include <gtest/gtest.h>
 
 #include <memory>
-#include <sstream>
 #include <vector>
 
+#include "tests/support/admin_metrics.h"
 #include "tests/support/eventually.h"
 #include "tests/support/gateway.h"
 #include "tests/support/http_client.h"
@@ -35,15 +35,6 @@ admin:
   address: "127.0.0.1:${ADMIN}"
 )";
 
-// The value of a /metrics sample (the first line starting with `prefix`), or -1.
-double metric(Gateway& gateway, const std::string& prefix) {
-  HttpResponse r = HttpClient::get(gateway.adminPort(), "/metrics", {}, 2s);
-  std::istringstream in(r.body);
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind(prefix, 0) == 0) return std::stod(line.substr(line.rfind(' ') + 1));
-  return -1;
-}
-
 // A keep-alive request on `client`; true when it was answered 200.
 bool answered(HttpClient& client) {
   HttpResponse r = client.roundTrip(HttpClient::buildRequest("GET", "/", {{"Host", "x"}}),
@@ -56,7 +47,7 @@ TEST(ListenerLimitsTest, MaxConnectionsHoldsAcrossWorkers) {
   Gateway gateway;
   ASSERT_TRUE(gateway.start(kConfig, {{"BACKEND", backend.address()}}));
   const std::string rejected = "switchyard_downstream_connections_rejected_total{listener=\"web\"}";
-  EXPECT_EQ(metric(gateway, rejected), 0);
+  EXPECT_EQ(metricSample(gateway.adminPort(), rejected), 0);
 
   std::vector<std::unique_ptr<HttpClient>> held;
   for (int i = 0; i < 3; ++i) {
@@ -73,9 +64,12 @@ TEST(ListenerLimitsTest, MaxConnectionsHoldsAcrossWorkers) {
     ASSERT_TRUE(extra.connect(gateway.port()));  // the kernel accepts; the gateway closes it
     EXPECT_TRUE(extra.waitForClose(3s)) << "attempt " << i;
   }
-  EXPECT_TRUE(eventually([&] { return metric(gateway, rejected) == kAttempts; }, 5s))
-      << metric(gateway, rejected);
-  EXPECT_EQ(metric(gateway, "switchyard_downstream_connections_open{listener=\"web\"}"), 3);
+  EXPECT_TRUE(
+      eventually([&] { return metricSample(gateway.adminPort(), rejected) == kAttempts; }, 5s))
+      << metricSample(gateway.adminPort(), rejected);
+  EXPECT_EQ(
+      metricSample(gateway.adminPort(), "switchyard_downstream_connections_open{listener=\"web\"}"),
+      3);
 
   // A connection that closes frees its slot, for a client of either worker.
   held.front()->close();

@@ -11,6 +11,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <deque>
+#include <future>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -113,6 +114,10 @@ class H2Backend::Impl {
     bool closed = false;
     std::string wbuf;
     std::vector<uint8_t> rbuf = std::vector<uint8_t>(16384);
+    std::string held;  // bytes read while frozen, processed on unfreeze
+
+    // Processes bytes from the client; false when the connection closed.
+    bool receive(const uint8_t* data, std::size_t n);
 
     void start();
     void read();
@@ -122,6 +127,8 @@ class H2Backend::Impl {
       closed = true;
       error_code ignored;
       socket.close(ignored);
+      std::lock_guard lock(impl.mu_);
+      --impl.open_;
     }
     void respond(int32_t id);
   };
@@ -144,6 +151,7 @@ class H2Backend::Impl {
       {
         std::lock_guard lock(mu_);
         id = ++connections_;
+        ++open_;
       }
       auto c = std::make_shared<Conn>(*this, std::move(s), id);
       conns_.push_back(c);
@@ -232,6 +240,14 @@ class H2Backend::Impl {
     if (f->hd.type == NGHTTP2_RST_STREAM) {
       std::lock_guard lock(c->impl.mu_);
       ++c->impl.resets_;
+    }
+    if (f->hd.type == NGHTTP2_GOAWAY) {
+      std::lock_guard lock(c->impl.mu_);
+      c->impl.goaways_.push_back(f->goaway.error_code);
+    }
+    if (f->hd.type == NGHTTP2_PING && !(f->hd.flags & NGHTTP2_FLAG_ACK)) {
+      std::lock_guard lock(c->impl.mu_);
+      ++c->impl.pings_;
     }
     if (f->hd.type != NGHTTP2_HEADERS && f->hd.type != NGHTTP2_DATA) return 0;
     auto it = c->streams.find(f->hd.stream_id);
@@ -366,6 +382,10 @@ class H2Backend::Impl {
   uint64_t streams_ = 0;
   uint32_t max_concurrent_ = 0;
   uint64_t resets_ = 0;
+  std::vector<uint32_t> goaways_;
+  uint64_t pings_ = 0;
+  uint64_t open_ = 0;
+  bool frozen_ = false;  // backend thread only (setFrozen posts)
   std::deque<H2BackendRequest> requests_;
 };
 
@@ -393,15 +413,26 @@ void H2Backend::Impl::Conn::read() {
                          [self = shared_from_this()](error_code ec, std::size_t n) {
                            if (self->closed) return;
                            if (ec) return self->close();
-                           if (nghttp2_session_mem_recv(self->session, self->rbuf.data(), n) < 0)
-                             return self->close();
-                           self->flush();
-                           if (!self->closed) self->read();
+                           if (!self->receive(self->rbuf.data(), n)) return;
+                           self->read();
                          });
 }
 
+bool H2Backend::Impl::Conn::receive(const uint8_t* data, std::size_t n) {
+  if (impl.frozen_) {
+    held.append(reinterpret_cast<const char*>(data), n);
+    return true;
+  }
+  if (nghttp2_session_mem_recv(session, data, n) < 0) {
+    close();
+    return false;
+  }
+  flush();
+  return !closed;
+}
+
 void H2Backend::Impl::Conn::flush() {
-  if (writing || closed) return;
+  if (writing || closed || impl.frozen_) return;
   wbuf.clear();
   for (;;) {
     const uint8_t* data = nullptr;
@@ -492,6 +523,43 @@ uint64_t H2Backend::resetsReceived() const {
 uint32_t H2Backend::maxConcurrentSeen() const {
   std::lock_guard lock(impl_->mu_);
   return impl_->max_concurrent_;
+}
+
+std::vector<uint32_t> H2Backend::goawaysReceived() const {
+  std::lock_guard lock(impl_->mu_);
+  return impl_->goaways_;
+}
+
+uint64_t H2Backend::pingsReceived() const {
+  std::lock_guard lock(impl_->mu_);
+  return impl_->pings_;
+}
+
+uint64_t H2Backend::openConnections() const {
+  std::lock_guard lock(impl_->mu_);
+  return impl_->open_;
+}
+
+void H2Backend::setFrozen(bool frozen) {
+  // Applied on the backend's thread, where the connections live; waits until it is.
+  std::promise<void> applied;
+  asio::post(impl_->ctx_, [this, frozen, &applied] {
+    impl_->frozen_ = frozen;
+    if (!frozen) {
+      for (auto& w : impl_->conns_) {
+        auto c = w.lock();
+        if (!c || c->closed) continue;
+        const std::string held = std::move(c->held);
+        c->held.clear();
+        if (held.empty())
+          c->flush();
+        else
+          c->receive(reinterpret_cast<const uint8_t*>(held.data()), held.size());
+      }
+    }
+    applied.set_value();
+  });
+  applied.get_future().wait_for(std::chrono::seconds(5));
 }
 
 std::vector<H2BackendRequest> H2Backend::requests() const {

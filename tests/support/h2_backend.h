@@ -3,7 +3,9 @@
 // sessions on 127.0.0.1:0, served on the backend's own thread, with behaviour chosen per
 // request. It can answer gRPC-like (trailers), echo a request body while it arrives (a
 // bidirectional stream), refuse streams (REFUSED_STREAM), send GOAWAY after some streams on a
-// connection, or die in the middle of a response.
+// connection, or die in the middle of a response. It can also be frozen (a hung process, a
+// partition: nothing it receives is processed, nothing is sent), and it records the GOAWAY and
+// PING frames its clients send.
 //
 // Threads: the public methods may be called from any thread; the handler runs on the backend's
 // own thread and must not block (use H2BackendBehavior::delay for slowness).
@@ -92,6 +94,15 @@ class H2Backend {
   uint64_t resetsReceived() const;
   // The most streams open at once on one connection.
   uint32_t maxConcurrentSeen() const;
+  // The error codes of the GOAWAY frames received from clients, in arrival order.
+  std::vector<uint32_t> goawaysReceived() const;
+  // PING frames received from clients (not ACKs); each is answered unless frozen.
+  uint64_t pingsReceived() const;
+  // Connections open now (accepted and not yet closed by either side).
+  uint64_t openConnections() const;
+  // Frozen: connections (new ones too) still read their bytes but hold them unprocessed, and
+  // send nothing, no SETTINGS, no answer, no PING ACK; unfreezing processes what was held.
+  void setFrozen(bool frozen);
   // Requests whose body ended (or that were answered), in completion order.
   std::vector<H2BackendRequest> requests() const;
   bool waitForRequests(size_t n, std::chrono::milliseconds timeout) const;
