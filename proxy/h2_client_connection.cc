@@ -1,5 +1,7 @@
 #include "proxy/h2_client_connection.h"
 
+#include <spdlog/spdlog.h>
+
 #include <boost/asio/write.hpp>
 #include <cstring>
 
@@ -70,6 +72,7 @@ struct H2ClientConnection::Stream {
 H2ClientConnection::H2ClientConnection(ClientStream stream, tcp::endpoint endpoint, Options options)
     : stream_(std::move(stream)),
       connect_timer_(stream_.get_executor()),
+      keepalive_timer_(stream_.get_executor()),
       endpoint_(endpoint),
       options_(options),
       in_buf_(kReadSize),
@@ -129,8 +132,49 @@ void H2ClientConnection::onConnected(error_code ec) {
   error_code ignored;
   stream_.socket().set_option(tcp::no_delay(true), ignored);
   if (state_ == State::kConnecting) state_ = State::kOpen;
+  last_received_ = Clock::now();
+  if (options_.keepalive_interval_ms > 0)
+    armKeepalive(last_received_ + std::chrono::milliseconds(options_.keepalive_interval_ms));
   read();
   flush();
+}
+
+void H2ClientConnection::armKeepalive(TimePoint at) {
+  keepalive_timer_.expires_at(at);
+  keepalive_timer_.async_wait([self = shared_from_this()](error_code ec) {
+    if (!ec) self->onKeepaliveTimer();
+  });
+}
+
+void H2ClientConnection::onKeepaliveTimer() {
+  if (state_ == State::kClosed) return;
+  const auto now = Clock::now();
+  const auto timeout = std::chrono::milliseconds(options_.keepalive_timeout_ms);
+  if (ping_outstanding_) {
+    // Any byte since the PING extends its deadline: the ACK may be queued behind a response.
+    const auto deadline = std::max(ping_sent_at_, last_received_) + timeout;
+    if (now < deadline) return armKeepalive(deadline);
+    spdlog::warn(
+        "upstream {}:{}: no answer to a keepalive PING within {} ms; closing the HTTP/2 "
+        "connection ({} stream(s) open)",
+        endpoint_.address().to_string(), endpoint_.port(), options_.keepalive_timeout_ms,
+        streams_.size());
+    return fail(H2Failure::kLost, "no answer to a keepalive PING within keepalive_timeout_ms");
+  }
+  const auto due = last_received_ + std::chrono::milliseconds(options_.keepalive_interval_ms);
+  if (now < due) return armKeepalive(due);
+  nghttp2_submit_ping(session_, NGHTTP2_FLAG_NONE, nullptr);
+  ping_outstanding_ = true;
+  ping_sent_at_ = now;
+  ++pings_sent_;
+  flush();
+  if (state_ != State::kClosed) armKeepalive(now + timeout);
+}
+
+void H2ClientConnection::onPingAck() {
+  if (!ping_outstanding_ || state_ == State::kClosed) return;
+  ping_outstanding_ = false;
+  armKeepalive(last_received_ + std::chrono::milliseconds(options_.keepalive_interval_ms));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -249,6 +293,7 @@ void H2ClientConnection::read() {
 void H2ClientConnection::onRead(error_code ec, std::size_t n) {
   if (state_ == State::kClosed) return;
   if (ec) return fail(H2Failure::kLost, "upstream connection lost: " + ec.message());
+  if (options_.keepalive_interval_ms > 0) last_received_ = Clock::now();
   auto self = shared_from_this();  // a handler may drop the last other reference
   in_callbacks_ = true;
   const ssize_t rv = nghttp2_session_mem_recv(session_, in_buf_.data(), n);
@@ -317,7 +362,8 @@ void H2ClientConnection::goAway() {
   }
   nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE, 0, NGHTTP2_NO_ERROR, nullptr, 0);
   if (!was_connecting) flush();
-  closeIfDone();
+  // Closing now would cut the GOAWAY being written: the write's completion closes instead.
+  if (!writing_) closeIfDone();
 }
 
 void H2ClientConnection::close(std::string_view why) {
@@ -332,6 +378,7 @@ void H2ClientConnection::fail(H2Failure why, std::string_view detail) {
   state_ = State::kClosed;
   auto self = shared_from_this();
   connect_timer_.cancel();
+  keepalive_timer_.cancel();
   stream_.close();
   // Tell every stream still waiting; a handler may cancel or submit elsewhere meanwhile.
   auto streams = std::move(streams_);
@@ -377,6 +424,9 @@ int H2ClientConnection::onFrameRecv(nghttp2_session*, const nghttp2_frame* frame
         c->settings_received_ = true;
         c->connect_timer_.cancel();
       }
+      return 0;
+    case NGHTTP2_PING:
+      if (frame->hd.flags & NGHTTP2_FLAG_ACK) c->onPingAck();
       return 0;
     case NGHTTP2_GOAWAY:
       // nghttp2 closes the streams above last_stream_id with REFUSED_STREAM; the others finish.

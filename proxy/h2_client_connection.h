@@ -14,6 +14,17 @@
 // streams of a connection that never connected end with a failure marked retryable: the
 // instance processed nothing of them.
 //
+// Parting: goAway() sends GOAWAY(NO_ERROR) and closes once the last stream has ended and the
+// frame is written (an idle-timeout close, a departed instance, the gateway's shutdown), so the
+// instance sees a polite end rather than a bare FIN.
+//
+// Keepalive (Options::keepalive_interval_ms > 0, as Envoy's connection_keepalive): once no byte
+// has arrived for the interval, a PING goes out; when nothing at all arrives within
+// keepalive_timeout_ms of it (any frame counts, so an ACK queued behind a long response does
+// not kill a busy connection), the instance is taken as gone (a hung process, a partition, a
+// dropped NAT entry): the connection closes and its open streams fail as kLost, which the
+// request retries by its usual rules; the pool then opens a new connection for new streams.
+//
 // The bytes go through a ClientStream: plain TCP (h2c, prior knowledge) or TLS (h2: the
 // handshake must select "h2" by ALPN, else the connection fails as a TLS failure).
 
@@ -85,6 +96,10 @@ class H2ClientConnection : public std::enable_shared_from_this<H2ClientConnectio
     // TLS towards the instance (protocol h2): the cluster's client context, ALPN "h2"; null for
     // cleartext (h2c).
     std::shared_ptr<const TlsClientContext> tls;
+    // The cluster's http2 section: PING after this long without a byte received (0 = never),
+    // and how long to wait for a byte after it before the connection counts as dead.
+    uint32_t keepalive_interval_ms = 0;
+    uint32_t keepalive_timeout_ms = 5000;
   };
   static constexpr std::size_t kBodyLowWater = 64 * 1024;
 
@@ -127,6 +142,7 @@ class H2ClientConnection : public std::enable_shared_from_this<H2ClientConnectio
   uint32_t maxStreams() const;
   TimePoint idleSince() const { return idle_since_; }
   uint64_t streamsOpened() const { return streams_opened_; }
+  uint64_t pingsSent() const { return pings_sent_; }
 
   // No new streams; GOAWAY(NO_ERROR) to the server; the connection closes when its last stream
   // ends (a departed instance, an idle-timeout close).
@@ -145,6 +161,10 @@ class H2ClientConnection : public std::enable_shared_from_this<H2ClientConnectio
   void flush();
   void fail(H2Failure why, std::string_view detail);
   void closeIfDone();
+  // Keepalive: the timer fires when the next PING is due or the one sent has timed out.
+  void armKeepalive(TimePoint at);
+  void onKeepaliveTimer();
+  void onPingAck();
   void eraseStream(int32_t id);
   Stream* stream(int32_t id) const;
 
@@ -160,6 +180,7 @@ class H2ClientConnection : public std::enable_shared_from_this<H2ClientConnectio
 
   ClientStream stream_;
   boost::asio::steady_timer connect_timer_;
+  boost::asio::steady_timer keepalive_timer_;
   const boost::asio::ip::tcp::endpoint endpoint_;
   const Options options_;
   nghttp2_session* session_ = nullptr;
@@ -173,7 +194,11 @@ class H2ClientConnection : public std::enable_shared_from_this<H2ClientConnectio
   bool settings_received_ = false;
   bool connect_failed_ = false;
   TimePoint idle_since_;
+  TimePoint last_received_;  // the last byte from the instance (keepalive)
+  TimePoint ping_sent_at_;   // the keepalive PING waiting for an answer, when ping_outstanding_
+  bool ping_outstanding_ = false;
   uint64_t streams_opened_ = 0;
+  uint64_t pings_sent_ = 0;
   std::function<void()> on_closed_;
 };
 

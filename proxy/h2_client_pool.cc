@@ -80,7 +80,7 @@ void H2ClientPool::depart() {
 void H2ClientPool::closeIdleBefore(TimePoint cutoff) {
   auto conns = conns_;
   for (auto& c : conns)
-    if (c->activeStreams() == 0 && c->idleSince() < cutoff) c->close("idle timeout");
+    if (c->activeStreams() == 0 && c->idleSince() < cutoff) c->goAway();
 }
 
 }  // namespace switchyard::proxy

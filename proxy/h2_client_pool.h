@@ -7,7 +7,8 @@
 // room a new connection is opened, up to max_connections_per_instance. A departed instance's
 // connections go away: no new streams, each closes when its last stream ends (the session's
 // drain deadline cuts what is left). Connections idle longer than the cluster's idle timeout
-// are closed by the worker's periodic upkeep.
+// are closed by the worker's periodic upkeep, and every idle one when the gateway shuts down:
+// with GOAWAY(NO_ERROR) first in both cases.
 
 #include <boost/asio/io_context.hpp>
 #include <memory>
@@ -32,7 +33,7 @@ class H2ClientPool {
 
   // The instance left its set: no new streams on any connection.
   void depart();
-  // Closes connections with no stream since before `cutoff`.
+  // Parts (GOAWAY, then close) with connections with no stream since before `cutoff`.
   void closeIdleBefore(TimePoint cutoff);
   std::size_t size() const { return conns_.size(); }
 

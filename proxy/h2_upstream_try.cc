@@ -78,6 +78,8 @@ TryStart H2UpstreamTry::start(UpstreamHost& host) {
   headed_ = false;
   H2ClientConnection::Options options;
   options.connect_timeout_ms = cluster_->config().connect_timeout_ms;
+  options.keepalive_interval_ms = cluster_->config().http2.keepalive_interval_ms;
+  options.keepalive_timeout_ms = cluster_->config().http2.keepalive_timeout_ms;
   if (cluster_->config().protocol == config::UpstreamProtocol::kH2) {
     options.tls = worker_.tls() ? worker_.tls()->cluster(cluster_->name()) : nullptr;
     if (!options.tls) return TryStart::kTlsNotLoaded;

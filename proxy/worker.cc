@@ -21,6 +21,10 @@ constexpr auto kTick = std::chrono::milliseconds(50);
 constexpr uint32_t kTicksPerSecond = 20;
 // At most this many connections are taken from a listener's backlog when the worker drains.
 constexpr int kMaxBacklogTaken = 4096;
+// Once its sessions are gone, how long a draining worker waits for its upstream HTTP/2
+// connections to write their GOAWAY and close (a peer that does not read must not hold up the
+// exit: past this the process ends and the kernel closes them).
+constexpr auto kUpstreamGoAwayWait = std::chrono::milliseconds(1000);
 }  // namespace
 
 struct Worker::Acceptor {
@@ -222,6 +226,8 @@ void Worker::tick() {
     }
     if (access_log_) access_log_->flush();
     tick();
+    // After the rescheduling: a drain that completes cancels the timer.
+    if (draining_) checkDrained();
   });
 }
 
@@ -252,11 +258,30 @@ void Worker::drain(std::function<void()> on_drained) {
 
 void Worker::checkDrained() {
   if (!draining_ || !sessions_.empty() || !on_drained_) return;
+  // Every exchange is over: the upstream connections are idle now, or about to be (a cancelled
+  // stream's RST is still being written). Each HTTP/2 one sends GOAWAY(NO_ERROR) and closes
+  // once it is written; this runs again on every tick until they are gone (a connection still
+  // finishing a stream is taken on a later tick).
+  for (auto& c : clusters_)
+    if (c) c->closeIdle();
+  const TimePoint now = Clock::now();
+  if (upstream_parting_deadline_ == TimePoint::max())
+    upstream_parting_deadline_ = now + kUpstreamGoAwayWait;
+  if (upstreamConnectionsOpen() > 0 && now < upstream_parting_deadline_) return;
   if (access_log_) access_log_->flush();
   tick_timer_.cancel();
   auto done = std::move(on_drained_);
   on_drained_ = nullptr;
   done();
+}
+
+int64_t Worker::upstreamConnectionsOpen() const {
+  ClusterStats figures;
+  for (const auto& c : clusters_)
+    if (c) c->addStats(figures);
+  int64_t open = 0;
+  for (const auto& [id, s] : figures.instances) open += s.connections_open;
+  return open;
 }
 
 void Worker::closeAll() {

@@ -70,7 +70,8 @@ class Worker {
   void unregisterSession(std::list<DownstreamSession*>::iterator it);
 
   // Stop accepting, close idle connections, let busy ones finish their exchange, then call
-  // `on_drained` (on this thread) once no session is left.
+  // `on_drained` (on this thread) once no session is left and the upstream HTTP/2 connections
+  // have parted with GOAWAY (for at most kUpstreamGoAwayWait).
   void drain(std::function<void()> on_drained);
   // Closes every session at once (the drain deadline passed).
   void closeAll();
@@ -83,6 +84,8 @@ class Worker {
   void startSession(uint32_t listener_index, boost::asio::ip::tcp::socket socket);
   void tick();
   void checkDrained();
+  // Upstream connections of this worker's clusters still open (busy, idle or closing).
+  int64_t upstreamConnectionsOpen() const;
   // Brings each listener's shared count up to date with this worker's connections_open (the
   // sessions closed since the last look). Relaxed atomics: the limit is a bound on resources,
   // not a lock.
@@ -112,6 +115,8 @@ class Worker {
   std::unique_ptr<AccessLogBuffer> access_log_;
   bool draining_ = false;
   std::function<void()> on_drained_;
+  // Once no session is left: until when the upstream connections may take to part.
+  TimePoint upstream_parting_deadline_ = TimePoint::max();
   uint32_t ticks_ = 0;
 };
 

@@ -77,11 +77,26 @@ bool runUntil(asio::io_context& ctx, Pred done, std::chrono::milliseconds bound 
   return true;
 }
 
-std::shared_ptr<H2ClientConnection> open(asio::io_context& ctx, uint16_t port) {
-  auto c = std::make_shared<H2ClientConnection>(ClientStream(tcp::socket(ctx)), at(port),
-                                                H2ClientConnection::Options{});
+std::shared_ptr<H2ClientConnection> open(asio::io_context& ctx, uint16_t port,
+                                         H2ClientConnection::Options options = {}) {
+  auto c = std::make_shared<H2ClientConnection>(ClientStream(tcp::socket(ctx)), at(port), options);
   c->connect();
   return c;
+}
+
+// One GET on `conn`, the context run until it is answered: its status, 0 when it was not.
+unsigned getOne(asio::io_context& ctx, H2ClientConnection& conn) {
+  Recorder rec;
+  rec.id = conn.submit(get("/"), false, &rec);
+  if (rec.id <= 0 || !runUntil(ctx, [&] { return rec.ended || rec.failed; })) return 0;
+  return rec.ended ? rec.status : 0;
+}
+
+H2ClientConnection::Options keepalive(uint32_t interval_ms, uint32_t timeout_ms) {
+  H2ClientConnection::Options o;
+  o.keepalive_interval_ms = interval_ms;
+  o.keepalive_timeout_ms = timeout_ms;
+  return o;
 }
 
 TEST(H2ClientConnectionTest, StreamsShareTheConnectionAtOnce) {
@@ -225,6 +240,65 @@ routing::Endpoint endpointAt(uint16_t port) {
   return e;
 }
 
+TEST(H2ClientConnectionTest, GoAwayWhenIdleIsWrittenBeforeTheClose) {
+  H2Backend backend("b");
+  asio::io_context ctx;
+  auto conn = open(ctx, backend.port());
+  ASSERT_EQ(getOne(ctx, *conn), 200u);
+  conn->goAway();
+  EXPECT_FALSE(conn->canOpenStream());
+  ASSERT_TRUE(runUntil(ctx, [&] {
+    return conn->closed() && backend.openConnections() == 0 && !backend.goawaysReceived().empty();
+  }));
+  EXPECT_EQ(backend.goawaysReceived(), std::vector<uint32_t>{0});  // NO_ERROR
+}
+
+TEST(H2ClientConnectionTest, AnUnansweredKeepalivePingFailsTheOpenStreamsAsLost) {
+  H2Backend backend("b");
+  asio::io_context ctx;
+  auto conn = open(ctx, backend.port(), keepalive(100, 200));
+  ASSERT_EQ(getOne(ctx, *conn), 200u);
+  backend.setFrozen(true);
+  Recorder held;
+  held.id = conn->submit(get("/"), false, &held);
+  const auto frozen_at = std::chrono::steady_clock::now();
+  // Dead at the latest 100 ms (PING due) + 200 ms (no answer) after the last byte received.
+  ASSERT_TRUE(runUntil(
+      ctx, [&] { return held.failed; }, 3s));
+  EXPECT_LT(std::chrono::steady_clock::now() - frozen_at, 2s);
+  EXPECT_EQ(held.failure, H2Failure::kLost);
+  EXPECT_TRUE(conn->closed());
+  EXPECT_GE(conn->pingsSent(), 1u);
+  backend.setFrozen(false);
+}
+
+TEST(H2ClientConnectionTest, AnsweredKeepalivePingsKeepAQuietConnectionOpen) {
+  H2Backend backend("b");
+  asio::io_context ctx;
+  auto conn = open(ctx, backend.port(), keepalive(50, 100));
+  ASSERT_EQ(getOne(ctx, *conn), 200u);
+  // Quiet for ten intervals and more: a PING each time, each answered in time.
+  ASSERT_TRUE(runUntil(
+      ctx, [&] { return backend.pingsReceived() >= 10; }, 5s));
+  EXPECT_FALSE(conn->closed());
+  EXPECT_GE(conn->pingsSent(), 10u);
+  ASSERT_EQ(getOne(ctx, *conn), 200u);
+  EXPECT_EQ(backend.connectionCount(), 1u);
+}
+
+TEST(H2ClientConnectionTest, NoKeepalivePingUnlessConfigured) {
+  H2Backend backend("b");
+  asio::io_context ctx;
+  auto conn = open(ctx, backend.port());
+  ASSERT_EQ(getOne(ctx, *conn), 200u);
+  backend.setFrozen(true);
+  // A frozen instance and no keepalive: nothing notices for the whole bound.
+  EXPECT_FALSE(runUntil(
+      ctx, [&] { return conn->closed(); }, 500ms));
+  EXPECT_EQ(conn->pingsSent(), 0u);
+  backend.setFrozen(false);
+}
+
 TEST(H2ClientPoolTest, OpensAnotherConnectionOnlyWhenTheServersLimitIsReached) {
   support::H2BackendOptions options;
   options.max_concurrent_streams = 2;
@@ -252,11 +326,35 @@ TEST(H2ClientPoolTest, OpensAnotherConnectionOnlyWhenTheServersLimitIsReached) {
   }));
   EXPECT_EQ(backend.maxConcurrentSeen(), 2u);
 
-  // Idle connections close at the idle cutoff.
+  // Idle connections part at the idle cutoff: GOAWAY(NO_ERROR) each, then the close.
   pool.closeIdleBefore(TimePoint::max());
-  ASSERT_TRUE(runUntil(ctx, [&] { return pool.size() == 0; }));
+  ASSERT_TRUE(runUntil(ctx, [&] {
+    return pool.size() == 0 && backend.openConnections() == 0 &&
+           backend.goawaysReceived().size() == 3;
+  }));
+  EXPECT_EQ(backend.goawaysReceived(), std::vector<uint32_t>(3, 0));
   EXPECT_EQ(host.stats.connections_open, 0);
   EXPECT_EQ(host.stats.connects, 3u);
+}
+
+TEST(H2ClientPoolTest, AConnectionFoundDeadByKeepaliveIsReplacedForNewStreams) {
+  H2Backend backend("b");
+  asio::io_context ctx;
+  UpstreamHost host(endpointAt(backend.port()), 10);
+  H2ClientPool pool(ctx, host);
+  const auto options = keepalive(100, 200);
+  auto c1 = pool.acquire(options);
+  ASSERT_EQ(getOne(ctx, *c1), 200u);
+  backend.setFrozen(true);
+  ASSERT_TRUE(runUntil(
+      ctx, [&] { return pool.size() == 0; }, 3s));
+  EXPECT_TRUE(c1->closed());
+  EXPECT_EQ(host.stats.connections_open, 0);
+  backend.setFrozen(false);
+  auto c2 = pool.acquire(options);
+  ASSERT_NE(c2, c1);
+  ASSERT_EQ(getOne(ctx, *c2), 200u);
+  EXPECT_EQ(backend.connectionCount(), 2u);
 }
 
 TEST(H2ClientPoolTest, ADepartedHostTakesNoStreamAndClosesAfterTheLast) {
