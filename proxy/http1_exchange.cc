@@ -1,5 +1,6 @@
 #include "proxy/http1_exchange.h"
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/string.hpp>
 #include <charconv>
@@ -93,6 +94,7 @@ void Http1Exchange::start(RequestHead head, Request request) {
   linger_deadline_ = TimePoint::max();
   framing_ = ResponseFraming::kNone;
   upstream_ended_ = upstream_reset_ = paused_ = head_written_ = upgraded_ = false;
+  write_scheduled_ = false;
   keep_alive_ = request_.keep_alive;
   trailers_.clear();
   out_.clear();
@@ -199,7 +201,7 @@ void Http1Exchange::onResponseHead(unsigned status, const std::vector<HeaderFiel
   if (framing_ == ResponseFraming::kClose || worker_.draining()) keep_alive_ = false;
   writeDownstreamResponseHead(out_, resp_, {}, framing_, keep_alive_, request_.client_version);
   head_written_ = true;
-  writeOut();
+  scheduleWrite();
 }
 
 void Http1Exchange::onInterimHead(unsigned status, const std::vector<HeaderField>& fields) {
@@ -209,7 +211,7 @@ void Http1Exchange::onInterimHead(unsigned status, const std::vector<HeaderField
   resp_.fields.assign(fields.begin(), fields.end());
   writeDownstreamResponseHead(out_, resp_, {}, ResponseFraming::kNone, true,
                               request_.client_version);
-  writeOut();
+  scheduleWrite();
 }
 
 void Http1Exchange::onUpgrade(const std::vector<HeaderField>& fields, UpstreamTunnel tunnel) {
@@ -222,7 +224,7 @@ void Http1Exchange::onUpgrade(const std::vector<HeaderField>& fields, UpstreamTu
   tunnel_ = std::move(tunnel);
   upgraded_ = true;
   upstream_ended_ = true;
-  writeOut();
+  scheduleWrite();
 }
 
 bool Http1Exchange::onResponseData(std::string_view data) {
@@ -234,7 +236,7 @@ bool Http1Exchange::onResponseData(std::string_view data) {
   } else {
     out_.append(data);
   }
-  writeOut();
+  scheduleWrite();
   if (out_.size() < kOutHighWater) return true;
   paused_ = true;  // resumed once the client has taken what is queued
   return false;
@@ -256,7 +258,7 @@ void Http1Exchange::onResponseEnd() {
     out_.append(kCrlf);
   }
   upstream_ended_ = true;
-  writeOut();
+  scheduleWrite();
 }
 
 void Http1Exchange::onGatewayError(unsigned status, std::string_view cause,
@@ -266,13 +268,26 @@ void Http1Exchange::onGatewayError(unsigned status, std::string_view cause,
   writeErrorResponse(out_, status, cause, detail, keep_alive_, request_.head_request);
   head_written_ = true;
   upstream_ended_ = true;
-  writeOut();
+  scheduleWrite();
 }
 
 void Http1Exchange::onResponseReset(std::string_view) {
   // Truncated: what arrived still goes out, then the client sees the connection close.
   upstream_reset_ = true;
-  writeOut();
+  scheduleWrite();
+}
+
+void Http1Exchange::scheduleWrite() {
+  // The exchange calls the sink several times in one pass (head, body pieces, end): what they
+  // queue goes out in one write once the pass is over, not a write (and a packet) per call.
+  if (write_scheduled_ || writing_ || finished_) return;
+  write_scheduled_ = true;
+  asio::post(client_.socket.get_executor(),
+             [self = shared_from_this(), owner = request_.owner, gen = gen_] {
+               if (gen != self->gen_) return;
+               self->write_scheduled_ = false;
+               self->writeOut();
+             });
 }
 
 void Http1Exchange::writeOut() {

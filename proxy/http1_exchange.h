@@ -100,6 +100,7 @@ class Http1Exchange final : public ResponseSink,
   void pumpRequestLoop();
   void readClient();
   void writeOut();
+  void scheduleWrite();
   void finish(Outcome outcome);
   void badRequestBody(boost::system::error_code ec);
 
@@ -147,6 +148,7 @@ class Http1Exchange final : public ResponseSink,
   std::string out_;   // bytes waiting for the client
   std::string wbuf_;  // bytes being written
   bool writing_ = false;
+  bool write_scheduled_ = false;  // a writeOut() is posted
   TimePoint write_deadline_ = TimePoint::max();  // a client that stops reading is dropped
 };
 
