@@ -20,6 +20,8 @@ constexpr std::size_t kReadSize = 16 * 1024;
 constexpr uint64_t kBodyAhead = 256 * 1024;
 // Response bytes queued for the client above which the upstream is paused.
 constexpr std::size_t kOutHighWater = 256 * 1024;
+// Output buffer capacity kept from one request of a connection to the next.
+constexpr std::size_t kKeepCapacity = 16 * 1024;
 // A response that ended while the client was still sending: how long to wait for the read in
 // flight before closing.
 constexpr auto kLinger = std::chrono::seconds(2);
@@ -336,6 +338,10 @@ void Http1Exchange::finish(Outcome outcome) {
   finished_ = true;
   auto self = shared_from_this();
   if (upstream_) std::exchange(upstream_, nullptr)->cancel();  // nothing when it ended already
+  // The buffers serve the connection's next request; a large response's do not stay.
+  if (!writing_)
+    for (std::string* b : {&out_, &wbuf_})
+      if (b->capacity() > kKeepCapacity) std::string().swap(*b);
   auto owner = std::move(request_.owner);                      // let go once done has run
   if (done_) done_(outcome);
 }
