@@ -342,7 +342,7 @@ void Http1Exchange::finish(Outcome outcome) {
   if (!writing_)
     for (std::string* b : {&out_, &wbuf_})
       if (b->capacity() > kKeepCapacity) std::string().swap(*b);
-  auto owner = std::move(request_.owner);                      // let go once done has run
+  auto owner = std::move(request_.owner);  // let go once done has run
   if (done_) done_(outcome);
 }
 

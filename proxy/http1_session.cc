@@ -167,8 +167,10 @@ void Http1Session::handleRequest(std::size_t head_bytes) {
   const bool upgrade =
       req_parser_->upgrade() && findField(req_.fields, http::field::upgrade).has_value();
   const bool https = l.protocol == config::ListenerProtocol::kHttps;
+  // The listener's address stands for a missing Host (HTTP/1.0); not spelled out otherwise.
+  const bool has_host = findField(req_.fields, http::field::host).has_value();
   RequestHead head = Http1Exchange::requestHead(req_, upgrade, https ? "https" : "http", client_ip_,
-                                                l.address.str());
+                                                has_host ? "" : l.address.str());
   // The head's views point into in_: from here on only the copy above is used.
   in_.consume(head_bytes);
   req_parser_->eager(true);
