@@ -16,6 +16,7 @@
 #include "tests/support/gateway.h"
 #include "tests/support/h2_backend.h"
 #include "tests/support/http_client.h"
+#include "tests/support/tcp_client.h"
 
 namespace switchyard::support {
 namespace {
@@ -49,6 +50,32 @@ TEST(H2UpstreamPartingTest, SigtermAnswersTheStreamInFlightThenSendsGoawayUpstre
   EXPECT_TRUE(eventually([&] { return backend.openConnections() == 0; }, 5s));
   EXPECT_EQ(backend.goawaysReceived(), std::vector<uint32_t>{0});
   EXPECT_EQ(backend.resetsReceived(), 0u);
+}
+
+TEST(H2UpstreamPartingTest, PastTheDrainDeadlineTheStreamIsCutThenGoawayGoesUpstream) {
+  H2Backend backend("h2");
+  H2BackendBehavior never = H2BackendBehavior::fixed();
+  never.delay = 30s;
+  backend.setBehavior(never);
+  Gateway gateway;
+  ASSERT_TRUE(gateway.start(kConfig, {{"BACKENDS", Gateway::addressList({backend.address()})},
+                                      {"EXTRA", "    drain_timeout_ms: 500"}}));
+  // A raw client: the gateway closes this connection without an answer at the deadline.
+  TcpClient client;
+  ASSERT_TRUE(client.connect(gateway.port()));
+  ASSERT_TRUE(client.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(eventually([&] { return backend.streamCount() >= 1; }, 5s));
+  const auto signalled = std::chrono::steady_clock::now();
+  gateway.process().sendSignal(SIGTERM);
+  EXPECT_EQ(gateway.process().waitExit(10s), 0);
+  EXPECT_LT(std::chrono::steady_clock::now() - signalled, 5s);
+  std::string got;
+  EXPECT_TRUE(client.waitClosed(5s, &got));
+  EXPECT_EQ(got.find("200 OK"), std::string::npos) << got;
+  // The stream was cancelled (RST_STREAM), then the connection parted with GOAWAY(NO_ERROR).
+  EXPECT_TRUE(eventually([&] { return backend.openConnections() == 0; }, 5s));
+  EXPECT_EQ(backend.resetsReceived(), 1u);
+  EXPECT_EQ(backend.goawaysReceived(), std::vector<uint32_t>{0});
 }
 
 TEST(H2UpstreamPartingTest, AnIdleUpstreamConnectionPartsWithGoawayAfterTheIdleTimeout) {
