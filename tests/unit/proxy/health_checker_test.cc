@@ -8,9 +8,16 @@
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <chrono>
+#include <fstream>
+#include <functional>
+#include <iterator>
 
 #include "tests/support/free_port.h"
+#include "tests/support/h2_backend.h"
+#include "tests/support/temp_dir.h"
 #include "tests/support/test_backend.h"
+#include "tests/support/test_ca.h"
+#include "tests/support/tls_test_backend.h"
 
 namespace switchyard::proxy {
 namespace {
@@ -46,8 +53,12 @@ class HealthCheckerTest : public ::testing::Test {
   }
 
   std::shared_ptr<const routing::RoutingSnapshot> snapshotOf(std::vector<uint16_t> ports) {
+    return snapshotOf(cluster_config_, std::move(ports));
+  }
+  static std::shared_ptr<const routing::RoutingSnapshot> snapshotOf(
+      std::shared_ptr<const config::Cluster> config, std::vector<uint16_t> ports) {
     auto cs = std::make_shared<routing::ClusterSnapshot>();
-    cs->config = cluster_config_;
+    cs->config = std::move(config);
     for (auto p : ports) cs->endpoints.push_back(endpointAt(p));
     auto s = std::make_shared<routing::RoutingSnapshot>();
     s->clusters.push_back(std::move(cs));
@@ -139,6 +150,86 @@ TEST_F(HealthCheckerTest, DepartedEndpointIsForgotten) {
   const auto good_before = good_.requestCount();
   ASSERT_TRUE(runUntil([&] { return good_.requestCount() >= good_before + 5; }));
   EXPECT_LE(flaky_.requestCount(), probes + 1);  // at most the probe already in flight
+}
+
+// The cluster's configuration with `change` applied (a reload gives a new configuration object).
+std::shared_ptr<const config::Cluster> changed(
+    const std::shared_ptr<const config::Cluster>& base,
+    const std::function<void(config::Cluster&)>& change) {
+  auto next = std::make_shared<config::Cluster>(*base);
+  change(*next);
+  return next;
+}
+
+TEST_F(HealthCheckerTest, AnH2cClusterIsProbedOverHttp2OnAKeptConnection) {
+  support::H2Backend ok("ok"), sick("sick");
+  sick.setHandler([](const support::H2BackendRequest& r) {
+    return support::H2BackendBehavior::fixed(r.path == "/health" ? 503 : 200);
+  });
+  auto h2c = changed(cluster_config_,
+                     [](config::Cluster& c) { c.protocol = config::UpstreamProtocol::kH2c; });
+  auto s = snapshotOf(h2c, {ok.port(), sick.port()});
+  checker_.decorate(s);
+  ASSERT_TRUE(runUntil([&] { return checker_.unhealthyCount("app") == 1; }));
+  EXPECT_FALSE(healthyIn(*checker_.decorate(s), sick.port()));
+  ASSERT_TRUE(runUntil([&] { return ok.streamCount() >= 5; }));
+  EXPECT_TRUE(healthyIn(*checker_.decorate(s), ok.port()));
+  // Five probes or more, one connection.
+  EXPECT_EQ(ok.connectionCount(), 1u);
+}
+
+TEST_F(HealthCheckerTest, AProtocolChangeStartsTheChecksOverInTheNewProtocol) {
+  // Cleartext HTTP/1.1 to an HTTP/2-only instance fails: unhealthy.
+  support::H2Backend h2("h2");
+  checker_.decorate(snapshotOf({h2.port()}));
+  ASSERT_TRUE(runUntil([&] { return checker_.unhealthyCount("app") == 1; }));
+  // Reloaded as h2c: the verdict starts over (healthy until proven otherwise) and holds, since
+  // the probes now speak HTTP/2.
+  auto h2c = changed(cluster_config_,
+                     [](config::Cluster& c) { c.protocol = config::UpstreamProtocol::kH2c; });
+  auto s = snapshotOf(h2c, {h2.port()});
+  EXPECT_EQ(checker_.decorate(s).get(), s.get());
+  EXPECT_EQ(checker_.unhealthyCount("app"), 0u);
+  const auto streams = h2.streamCount();
+  ASSERT_TRUE(runUntil([&] { return h2.streamCount() >= streams + 3; }));
+  EXPECT_EQ(checker_.unhealthyCount("app"), 0u);
+}
+
+TEST_F(HealthCheckerTest, WithoutATlsContextEveryProbeFailsWithTheReason) {
+  // The CA file cannot be read: no TLS context, so nothing can reach the instances.
+  auto broken = changed(cluster_config_, [](config::Cluster& c) {
+    c.tls = config::UpstreamTls{};
+    c.tls->ca = "/nonexistent/switchyard-test-ca.pem";
+  });
+  checker_.decorate(snapshotOf(broken, {good_.port(), flaky_.port()}));
+  ASSERT_TRUE(runUntil([&] { return checker_.unhealthyCount("app") == 2; }));
+  EXPECT_EQ(good_.connectionCount(), 0u);
+}
+
+TEST_F(HealthCheckerTest, AReloadRebuildsTheTlsContextAndKeepsTheLastGoodOne) {
+  support::TestCa ca;
+  support::TlsTestBackend tls_backend("tls", ca.issue(21));
+  support::TempDir dir;
+  std::ifstream in(ca.caCertificate());
+  const std::string ca_file =
+      dir.writeFile("ca.pem", std::string(std::istreambuf_iterator<char>(in), {}));
+  auto with_tls = [&] {
+    return changed(cluster_config_, [&](config::Cluster& c) {
+      c.tls = config::UpstreamTls{};
+      c.tls->ca = ca_file;
+    });
+  };
+  checker_.decorate(snapshotOf(with_tls(), {tls_backend.port()}));
+  ASSERT_TRUE(runUntil([&] { return tls_backend.requestsFor("/health") >= 2; }));
+  EXPECT_EQ(checker_.unhealthyCount("app"), 0u);
+  // The CA file goes bad and the configuration is reloaded with the same settings: the context
+  // that works is kept, and the probes keep passing.
+  dir.writeFile("ca.pem", "not a certificate");
+  checker_.decorate(snapshotOf(with_tls(), {tls_backend.port()}));
+  const auto probes = tls_backend.requestsFor("/health");
+  ASSERT_TRUE(runUntil([&] { return tls_backend.requestsFor("/health") >= probes + 3; }));
+  EXPECT_EQ(checker_.unhealthyCount("app"), 0u);
+  EXPECT_EQ(changes_, 0);
 }
 
 }  // namespace
