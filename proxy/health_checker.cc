@@ -21,8 +21,8 @@ HealthChecker::~HealthChecker() { stop(); }
 void HealthChecker::stop() {
   stopped_ = true;
   timer_.cancel();
-  for (auto& [name, c] : clusters_)
-    for (auto& [id, t] : c.targets) t->probe->cancel();
+  // Dropping the probes cancels them and closes the HTTP/2 connections they keep.
+  clusters_.clear();
 }
 
 size_t HealthChecker::unhealthyCount(const std::string& cluster) const {

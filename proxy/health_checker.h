@@ -47,7 +47,8 @@ class HealthChecker {
   std::shared_ptr<const routing::RoutingSnapshot> decorate(
       std::shared_ptr<const routing::RoutingSnapshot> snapshot);
 
-  // Stops every probe and the timer (the gateway shuts down).
+  // Stops every probe and the timer, and closes the probes' connections (the gateway shuts
+  // down). decorate() then passes snapshots through, and every endpoint counts as healthy.
   void stop();
 
   // Endpoints of `cluster` currently unhealthy (for logs and tests).

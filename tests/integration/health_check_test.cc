@@ -174,7 +174,9 @@ TEST(HealthCheckTest, AnHttp1TlsInstanceWithAnotherCasCertificateGetsNoTraffic) 
   ASSERT_TRUE(eventually(
       [&] { return gateway.process().stderrText().find(verdict) != std::string::npos; }, 10s))
       << gateway.process().stderrText();
-  // From then on it gets no traffic; the two others do (their probes passed, over TLS).
+  // Once the workers have the verdict (posted to them after the log line) it gets no traffic;
+  // the two others do (their probes passed, over TLS).
+  ASSERT_TRUE(eventually([&] { return answering(gateway.port(), 10).size() == 2; }, 10s));
   auto seen = answering(gateway.port(), 20);
   EXPECT_EQ(seen.size(), 2u);
   EXPECT_EQ(seen["good"] + seen["flaky"], 20);
