@@ -1,5 +1,6 @@
 #include "proxy/http1_upstream_try.h"
 
+#include <algorithm>
 #include <boost/asio/write.hpp>
 #include <limits>
 
@@ -22,6 +23,8 @@ constexpr uint32_t kResponseHeaderLimit = 64 * 1024;
 constexpr uint64_t kNoBodyLimit = std::numeric_limits<uint64_t>::max();
 // Room for a typical head's fields, so that a request's vectors grow once at most.
 constexpr std::size_t kFieldsReserve = 16;
+// The request head's bytes beyond the client's fields: request line, X-Forwarded-*, framing.
+constexpr std::size_t kHeadReserve = 160;
 
 std::string_view view(const boost::beast::flat_buffer& b) {
   auto d = b.data();
@@ -56,13 +59,18 @@ void endToEnd(const std::vector<HeaderField>& in, std::vector<HeaderField>& out)
 }  // namespace
 
 bool writeHttp1RequestHead(std::string& out, const RequestHead& head) {
+  ParseEvents scratch;
+  return writeHttp1RequestHead(out, head, scratch);
+}
+
+bool writeHttp1RequestHead(std::string& out, const RequestHead& head, ParseEvents& req) {
   // Through the same writer Http1Session uses: hop-by-hop fields (te, connection...) dropped,
   // X-Forwarded-*, chunked when the length is unknown.
-  ParseEvents req;
+  req.reset();
   req.method_text = head.method;
   req.target = head.path;
   req.chunked = head.has_body && !head.content_length;
-  req.fields.reserve(head.fields.size() + 2);
+  req.fields.reserve(std::max(head.fields.size() + 2, kFieldsReserve));
   std::string cookie;  // HTTP/2 may split Cookie; HTTP/1.1 wants one field (RFC 9113 8.2.3)
   for (const auto& [n, v] : head.fields) {
     if (n == "cookie") {
@@ -92,7 +100,11 @@ Http1UpstreamTry::~Http1UpstreamTry() { abandon(); }
 void Http1UpstreamTry::prepare(const RequestHead& head, ClusterRuntime& cluster) {
   cluster_ = &cluster;
   up_head_.clear();
-  chunked_ = writeHttp1RequestHead(up_head_, head);
+  std::size_t size = kHeadReserve + head.method.size() + head.path.size() + head.authority.size();
+  for (const auto& [n, v] : head.fields) size += n.size() + v.size() + 4;
+  up_head_.reserve(size);
+  // The response's field list serves as the scratch: its capacity is there for the answer.
+  chunked_ = writeHttp1RequestHead(up_head_, head, resp_);
   has_body_ = head.has_body;
   head_request_ = head.method == "HEAD";
   upgrade_ = !head.upgrade.empty();
@@ -198,30 +210,31 @@ void Http1UpstreamTry::onConnected(error_code ec, uint64_t gen) {
 
 void Http1UpstreamTry::writeRequest() {
   if (writing_ || !up_ || tail_sent_) return;
-  bufs_.clear();
+  nbufs_ = 0;
   writing_body_.clear();
   framing_.clear();
   tail_.clear();
   write_has_tail_ = false;
-  if (!head_sent_) bufs_.push_back(asio::buffer(up_head_));
+  if (!head_sent_) bufs_[nbufs_++] = asio::buffer(up_head_);
   if (!pending_.empty()) {
     writing_body_.swap(pending_);
     if (chunked_) {
       appendChunkHeader(framing_, writing_body_.size());
-      bufs_.push_back(asio::buffer(framing_));
+      bufs_[nbufs_++] = asio::buffer(framing_);
     }
-    bufs_.push_back(asio::buffer(writing_body_));
+    bufs_[nbufs_++] = asio::buffer(writing_body_);
     if (chunked_) tail_.append(kCrlf);
   }
   if (body_ended_) {
     write_has_tail_ = true;
     if (chunked_) appendLastChunk(tail_, trailers_ ? *trailers_ : RequestTrailers{});
   }
-  if (!tail_.empty()) bufs_.push_back(asio::buffer(tail_));
-  if (bufs_.empty()) {
+  if (!tail_.empty()) bufs_[nbufs_++] = asio::buffer(tail_);
+  if (nbufs_ == 0) {
     if (write_has_tail_) onRequestSent();
     return;
   }
+  for (std::size_t i = nbufs_; i < bufs_.size(); ++i) bufs_[i] = asio::const_buffer();
   writing_ = true;
   up_->stream.asyncWrite(bufs_, [keep = events_.keepAlive(), this, gen = gen_](
                                     error_code ec, std::size_t) { onRequestWritten(ec, gen); });

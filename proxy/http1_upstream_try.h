@@ -13,6 +13,7 @@
 // The request is written while kOpen (an answer may come before the whole body went out: the
 // end waits for the last write, and the connection is reused only if it went out whole).
 
+#include <array>
 #include <boost/asio/buffer.hpp>
 #include <memory>
 #include <optional>
@@ -33,6 +34,8 @@ struct UpstreamConnection;
 // Upgrade with Connection: upgrade when the client asked for one.
 // Returns whether the body must be sent chunked.
 bool writeHttp1RequestHead(std::string& out, const RequestHead& head);
+// The same, with `scratch` for the field list (reused, so that its capacity serves again).
+bool writeHttp1RequestHead(std::string& out, const RequestHead& head, ParseEvents& scratch);
 
 class Http1UpstreamTry final : public UpstreamTry {
  public:
@@ -92,7 +95,8 @@ class Http1UpstreamTry final : public UpstreamTry {
   std::string writing_body_;  // body bytes of the write in flight
   std::string framing_;       // chunk header of the write in flight
   std::string tail_;          // chunk end, last chunk, trailers of the write in flight
-  std::vector<boost::asio::const_buffer> bufs_;
+  std::array<boost::asio::const_buffer, 4> bufs_;  // head, chunk header, body, tail
+  std::size_t nbufs_ = 0;
   bool writing_ = false;
   bool head_sent_ = false;
   bool tail_sent_ = false;       // the end of the request was written

@@ -4,6 +4,8 @@
 #include <boost/beast/core/string.hpp>
 
 #include "proxy/cluster_runtime.h"
+#include "proxy/h2_upstream_try.h"
+#include "proxy/http1_upstream_try.h"
 #include "proxy/request_log.h"
 #include "proxy/worker.h"
 #include "routing/route_table.h"
@@ -62,9 +64,7 @@ UpstreamRequest::UpstreamRequest(Worker& worker, uint32_t listener_index, Respon
     : worker_(worker),
       listener_index_(listener_index),
       stats_(worker.listenerStats(listener_index)),
-      sink_(&sink),
-      http1_try_(worker, *this),
-      h2_try_(worker, *this) {}
+      sink_(&sink) {}
 
 UpstreamRequest::~UpstreamRequest() { dropTry(); }
 
@@ -82,15 +82,17 @@ void UpstreamRequest::start(RequestHead head) {
   cluster_ = worker_.cluster(cluster_index);
   if (!cluster_) return fail(404, "no-route", "no route matches this request");
   hash_key_ = cluster_->hashKey(fields, head_.client_ip);
+  // One try object for the request, started again for every retry. Apart from the exchange:
+  // each stays small enough for the allocator's per-thread cache.
   if (cluster_->config().protocol == config::UpstreamProtocol::kHttp1) {
-    try_ = &http1_try_;
+    try_ = std::make_unique<Http1UpstreamTry>(worker_, static_cast<UpstreamTryEvents&>(*this));
   } else {
     if (!head_.upgrade.empty())
       return fail(501, "upgrade-unsupported",
                   "cluster \"" + cluster_->name() + "\" speaks HTTP/2: Upgrade is not relayed");
     answerExpectForHttp2();
     if (state_ == State::kDone) return;  // the sink cancelled
-    try_ = &h2_try_;
+    try_ = std::make_unique<H2UpstreamTry>(worker_, static_cast<UpstreamTryEvents&>(*this));
   }
   try_->prepare(head_, *cluster_);
 

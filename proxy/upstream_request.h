@@ -26,7 +26,7 @@
 // body went out).
 //
 // The try (upstream_try.h): an Http1UpstreamTry for an http1 cluster, an H2UpstreamTry for an
-// h2c/h2 cluster, both embedded here and started again for every retry (no allocation per try).
+// h2c/h2 cluster, made once the request is routed and started again for every retry.
 
 #include <memory>
 #include <optional>
@@ -36,9 +36,7 @@
 #include <vector>
 
 #include "common/time_source.h"
-#include "proxy/h2_upstream_try.h"
 #include "proxy/http1_parser.h"
-#include "proxy/http1_upstream_try.h"
 #include "proxy/retry_rules.h"
 #include "proxy/upstream_host.h"
 #include "proxy/upstream_try.h"
@@ -198,10 +196,8 @@ class UpstreamRequest final : public std::enable_shared_from_this<UpstreamReques
   uint64_t bytes_sent_ = 0;
   std::string error_cause_;
 
-  // The try, in the routed cluster's protocol (try_ points at one of them once routed).
-  Http1UpstreamTry http1_try_;
-  H2UpstreamTry h2_try_;
-  UpstreamTry* try_ = nullptr;
+  // The try, in the routed cluster's protocol: made once routed, reused by every retry.
+  std::unique_ptr<UpstreamTry> try_;
   bool try_live_ = false;  // a try runs: it must be abandoned before another starts
   uint64_t try_gen_ = 0;   // counts the tries started
 };

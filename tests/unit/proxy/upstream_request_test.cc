@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "proxy/http1_upstream_try.h"
 #include "proxy/retry_rules.h"
 
 namespace switchyard::proxy {
@@ -93,6 +94,24 @@ TEST(UpstreamRequestHeadTest, AnUpgradeIsForwardedWithConnectionUpgrade) {
   writeHttp1RequestHead(out, h);
   EXPECT_EQ(out.find("upgrade"), std::string::npos) << out;
   EXPECT_EQ(out.find("connection"), std::string::npos) << out;
+}
+
+TEST(UpstreamRequestHeadTest, AReusedScratchCarriesNothingOverFromTheLastHead) {
+  // The HTTP/1.1 try builds its head in the field list it then parses the response into.
+  ParseEvents scratch;
+  RequestHead first = get("/first");
+  first.fields = {{"x-first", "1"}, {"cookie", "a=1"}};
+  first.has_body = true;
+  std::string out;
+  EXPECT_TRUE(writeHttp1RequestHead(out, first, scratch));
+  RequestHead second = get("/second");
+  second.fields = {{"x-second", "2"}};
+  std::string reused, fresh;
+  EXPECT_FALSE(writeHttp1RequestHead(reused, second, scratch));
+  writeHttp1RequestHead(fresh, second);
+  EXPECT_EQ(reused, fresh);
+  EXPECT_EQ(reused.find("x-first"), std::string::npos) << reused;
+  EXPECT_EQ(reused.find("cookie"), std::string::npos) << reused;
 }
 
 TEST(RetryRulesTest, IdempotentMethods) {
