@@ -576,6 +576,18 @@ TEST_F(H2TlsUpstreamTest, AnUnverifiedInstanceIsAnswered502UpstreamTls) {
   EXPECT_EQ(r.status, 502) << r.describe();
   EXPECT_EQ(r.header("x-switchyard-error"), "upstream-tls") << r.describe();
   EXPECT_NE(r.body.find("certificate"), std::string::npos) << r.body;
+  // An HTTP/2 client's stream takes the same exchange and hears the same.
+  const auto c = runCommand({"curl", "-sS", "-i", "--http2-prior-knowledge", "--max-time", "10",
+                             "http://127.0.0.1:" + std::to_string(gateway.port()) + "/"},
+                            20s);
+  ASSERT_EQ(c.exit_code, 0) << c.output();
+  EXPECT_NE(c.out.find("HTTP/2 502"), std::string::npos) << c.out;
+  EXPECT_NE(c.out.find("x-switchyard-error: upstream-tls"), std::string::npos) << c.out;
+  EXPECT_NE(c.out.find("TLS handshake failed: certificate verification failed"), std::string::npos)
+      << c.out;
+  EXPECT_EQ(metricSample(gateway.adminPort(),
+                         "switchyard_errors_total{listener=\"web\",cause=\"upstream-tls\"}"),
+            2);
 }
 
 }  // namespace
