@@ -75,8 +75,11 @@ TEST(ListenerLimitsTest, MaxConnectionsHoldsAcrossWorkers) {
   held.front()->close();
   EXPECT_TRUE(eventually(
       [&] {
+        // Raw bytes, not the response parser: until the close is seen, this one is refused.
         HttpClient again;
-        return again.connect(gateway.port()) && answered(again);
+        return again.connect(gateway.port()) &&
+               again.send(HttpClient::buildRequest("GET", "/", {{"Host", "x"}})) &&
+               again.readRaw(12, 3s) == "HTTP/1.1 200";
       },
       5s));
   for (size_t i = 1; i < held.size(); ++i) EXPECT_TRUE(answered(*held[i])) << i;
