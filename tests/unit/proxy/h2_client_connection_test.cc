@@ -275,7 +275,7 @@ TEST(H2ClientConnectionTest, AnUnansweredKeepalivePingFailsTheOpenStreamsAsLost)
 TEST(H2ClientConnectionTest, AnsweredKeepalivePingsKeepAQuietConnectionOpen) {
   H2Backend backend("b");
   asio::io_context ctx;
-  auto conn = open(ctx, backend.port(), keepalive(50, 100));
+  auto conn = open(ctx, backend.port(), keepalive(50, 2000));
   ASSERT_EQ(getOne(ctx, *conn), 200u);
   // Quiet for ten intervals and more: a PING each time, each answered in time.
   ASSERT_TRUE(runUntil(
