@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <cstring>
 
@@ -13,7 +14,7 @@ using boost::system::error_code;
 
 namespace {
 
-constexpr std::size_t kReadSize = 16 * 1024;
+constexpr std::size_t kReadSize = 64 * 1024;
 // Frames gathered into one socket write at most (more is written by the next flush).
 constexpr std::size_t kWriteBatch = 64 * 1024;
 
@@ -196,7 +197,7 @@ int32_t H2ClientConnection::submit(const H2Headers& headers, bool has_body,
   s->id = id;
   streams_.emplace(id, std::move(s));
   ++streams_opened_;
-  flush();
+  scheduleFlush();
   return id;
 }
 
@@ -218,7 +219,7 @@ void H2ClientConnection::sendData(int32_t id, std::string_view bytes) {
     s->deferred = false;
     nghttp2_session_resume_data(session_, id);
   }
-  flush();
+  scheduleFlush();
 }
 
 void H2ClientConnection::endBody(int32_t id, H2Headers trailers) {
@@ -230,7 +231,7 @@ void H2ClientConnection::endBody(int32_t id, H2Headers trailers) {
     s->deferred = false;
     nghttp2_session_resume_data(session_, id);
   }
-  flush();
+  scheduleFlush();
 }
 
 std::size_t H2ClientConnection::bufferedBody(int32_t id) const {
@@ -243,7 +244,7 @@ void H2ClientConnection::consume(int32_t id, std::size_t n) {
   if (Stream* s = stream(id)) s->unconsumed -= std::min(n, s->unconsumed);
   // For a stream already closed this still reopens the connection's window.
   nghttp2_session_consume(session_, id, n);
-  flush();
+  scheduleFlush();
 }
 
 void H2ClientConnection::cancel(int32_t id) {
@@ -262,7 +263,7 @@ void H2ClientConnection::cancel(int32_t id) {
     return;
   // The stream entry goes when nghttp2 closes the stream (after the RST is sent).
   nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
-  flush();
+  scheduleFlush();
 }
 
 uint32_t H2ClientConnection::maxStreams() const {
@@ -302,9 +303,18 @@ void H2ClientConnection::onRead(error_code ec, std::size_t n) {
   if (rv < 0)
     return fail(H2Failure::kLost,
                 std::string("HTTP/2 protocol error from upstream: ") + nghttp2_strerror(int(rv)));
-  flush();
-  if (state_ == State::kClosed) return;
+  // What the handlers queued (window updates, new streams) goes out with the rest of this turn.
+  scheduleFlush();
   read();
+}
+
+void H2ClientConnection::scheduleFlush() {
+  if (flush_posted_ || writing_ || state_ == State::kConnecting || state_ == State::kClosed) return;
+  flush_posted_ = true;
+  asio::post(stream_.get_executor(), [self = shared_from_this()] {
+    self->flush_posted_ = false;
+    self->flush();
+  });
 }
 
 void H2ClientConnection::flush() {

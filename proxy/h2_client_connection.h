@@ -157,8 +157,12 @@ class H2ClientConnection : public std::enable_shared_from_this<H2ClientConnectio
   void onConnected(boost::system::error_code ec);
   void read();
   void onRead(boost::system::error_code ec, std::size_t n);
-  // Frames what nghttp2 has to send and writes it; called after anything that may queue frames.
+  // Frames what nghttp2 has to send and writes it.
   void flush();
+  // Called after anything that may queue frames: one flush after the handlers of this loop turn
+  // have run, so that the streams submitted by many client connections (and the window updates
+  // of one read) share one socket write. A write in progress flushes again when it completes.
+  void scheduleFlush();
   void fail(H2Failure why, std::string_view detail);
   void closeIfDone();
   // Keepalive: the timer fires when the next PING is due or the one sent has timed out.
@@ -190,6 +194,7 @@ class H2ClientConnection : public std::enable_shared_from_this<H2ClientConnectio
   std::vector<uint8_t> in_buf_;
   std::string out_;  // bytes being written
   bool writing_ = false;
+  bool flush_posted_ = false;
   bool in_callbacks_ = false;  // inside nghttp2_session_mem_recv: no mem_send now
   bool settings_received_ = false;
   bool connect_failed_ = false;
