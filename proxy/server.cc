@@ -393,6 +393,10 @@ void Server::shutdown() {
       worker->drain([this] {
         asio::post(control_, [this] {
           if (++workers_drained_ == workers_.size()) {
+            // Every worker reported its drain complete: nothing of value is left on their
+            // loops (a handler still queued would only delay the join), so they stop here
+            // rather than whenever their last pending operation ends.
+            for (auto& w : workers_) w->context().stop();
             shutdown_timer_.cancel();
             signals_.cancel();
             control_.stop();

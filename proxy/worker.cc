@@ -207,7 +207,8 @@ void Worker::startSession(uint32_t listener_index, tcp::socket socket) {
 void Worker::tick() {
   tick_timer_.expires_after(kTick);
   tick_timer_.async_wait([this](error_code ec) {
-    if (ec) return;
+    // cancel() cannot stop a wait whose expiry is already queued: drained_ ends the ticks.
+    if (ec || drained_) return;
     const auto now = Clock::now();
     // checkDeadline may close a session, which unregisters it only later (from its handlers),
     // so the list is stable while it is walked.
@@ -269,6 +270,7 @@ void Worker::checkDrained() {
     upstream_parting_deadline_ = now + kUpstreamGoAwayWait;
   if (upstreamConnectionsOpen() > 0 && now < upstream_parting_deadline_) return;
   if (access_log_) access_log_->flush();
+  drained_ = true;
   tick_timer_.cancel();
   auto done = std::move(on_drained_);
   on_drained_ = nullptr;

@@ -115,6 +115,9 @@ class Worker {
   std::unique_ptr<AccessLogBuffer> access_log_;
   bool draining_ = false;
   std::function<void()> on_drained_;
+  // The drain completed and was reported: the tick stops re-arming (a tick already queued when
+  // checkDrained cancelled the timer would otherwise keep the loop alive forever).
+  bool drained_ = false;
   // Once no session is left: until when the upstream connections may take to part.
   TimePoint upstream_parting_deadline_ = TimePoint::max();
   uint32_t ticks_ = 0;
