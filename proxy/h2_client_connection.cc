@@ -18,18 +18,22 @@ constexpr std::size_t kReadSize = 64 * 1024;
 // Frames gathered into one socket write at most (more is written by the next flush).
 constexpr std::size_t kWriteBatch = 64 * 1024;
 
-nghttp2_nv makeNv(const H2Header& h) {
-  return nghttp2_nv{reinterpret_cast<uint8_t*>(const_cast<char*>(h.name.data())),
-                    reinterpret_cast<uint8_t*>(const_cast<char*>(h.value.data())), h.name.size(),
-                    h.value.size(), NGHTTP2_NV_FLAG_NONE};
+nghttp2_nv makeNv(std::string_view name, std::string_view value) {
+  return nghttp2_nv{reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
+                    reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(),
+                    value.size(), NGHTTP2_NV_FLAG_NONE};
 }
 
-std::vector<nghttp2_nv> makeNvs(const H2Headers& headers) {
-  std::vector<nghttp2_nv> nv;
-  nv.reserve(headers.size());
-  for (const auto& h : headers) nv.push_back(makeNv(h));
-  return nv;
+template <class Fields>
+void makeNvs(const Fields& headers, std::vector<nghttp2_nv>& nv) {
+  nv.clear();
+  for (const auto& h : headers) nv.push_back(makeNv(h.name, h.value));
 }
+
+// Ended streams kept for reuse per connection at most, and the body buffer a kept stream may
+// hold on to.
+constexpr std::size_t kMaxSpareStreams = 256;
+constexpr std::size_t kMaxSpareBody = 64 * 1024;
 
 }  // namespace
 
@@ -61,13 +65,27 @@ struct H2ClientConnection::Stream {
   bool low_water_told = true;
   H2Headers trailers;
   // Response.
-  H2Headers headers;  // the block being received
   unsigned status = 0;
   bool final_head = false;  // a final (non-1xx) head was delivered
   bool remote_ended = false;
   std::size_t unconsumed = 0;  // bytes delivered whose window the handler has not reopened
 
   std::size_t buffered() const { return body.size() - body_off; }
+
+  // Back to a new stream's state, keeping the buffers' capacity for the next one.
+  void reset() {
+    id = 0;
+    handler = nullptr;
+    body.clear();
+    if (body.capacity() > kMaxSpareBody) body.shrink_to_fit();
+    body_off = 0;
+    has_body = body_end = deferred = false;
+    low_water_told = true;
+    trailers.clear();
+    status = 0;
+    final_head = remote_ended = false;
+    unconsumed = 0;
+  }
 };
 
 H2ClientConnection::H2ClientConnection(ClientStream stream, tcp::endpoint endpoint, Options options)
@@ -90,7 +108,7 @@ H2ClientConnection::H2ClientConnection(ClientStream stream, tcp::endpoint endpoi
   // The window reopens as the consumer takes bytes (consume()), not as they arrive.
   nghttp2_option_set_no_auto_window_update(opt, 1);
   nghttp2_option_set_peer_max_concurrent_streams(opt, options_.initial_max_streams);
-  nghttp2_session_client_new2(&session_, cbs, this, opt);
+  nghttp2_session_client_new3(&session_, cbs, this, opt, alloc_.mem());
   nghttp2_option_del(opt);
   nghttp2_session_callbacks_del(cbs);
 
@@ -184,18 +202,42 @@ void H2ClientConnection::onPingAck() {
 int32_t H2ClientConnection::submit(const H2Headers& headers, bool has_body,
                                    H2StreamHandler* handler) {
   if (!canOpenStream()) return 0;
-  auto s = std::make_unique<Stream>();
+  makeNvs(headers, nv_);
+  return submitPrepared(has_body, handler);
+}
+
+int32_t H2ClientConnection::submit(std::span<const H2HeaderRef> headers, bool has_body,
+                                   H2StreamHandler* handler) {
+  if (!canOpenStream()) return 0;
+  makeNvs(headers, nv_);
+  return submitPrepared(has_body, handler);
+}
+
+int32_t H2ClientConnection::submitPrepared(bool has_body, H2StreamHandler* handler) {
+  StreamMap::node_type node;
+  if (!spare_streams_.empty()) {
+    node = std::move(spare_streams_.back());
+    spare_streams_.pop_back();
+  } else {
+    StreamMap fresh;  // a node of its own, moved into streams_ below
+    node = fresh.extract(fresh.emplace(0, std::make_unique<Stream>()).first);
+  }
+  Stream* s = node.mapped().get();
   s->handler = handler;
   s->has_body = has_body;
-  const auto nv = makeNvs(headers);
   nghttp2_data_provider prd;
-  prd.source.ptr = s.get();
+  prd.source.ptr = s;
   prd.read_callback = &readBody;
-  const int32_t id = nghttp2_submit_request(session_, nullptr, nv.data(), nv.size(),
-                                            has_body ? &prd : nullptr, s.get());
-  if (id < 0) return 0;
+  const int32_t id = nghttp2_submit_request(session_, nullptr, nv_.data(), nv_.size(),
+                                            has_body ? &prd : nullptr, s);
+  if (id < 0) {
+    s->reset();
+    spare_streams_.push_back(std::move(node));
+    return 0;
+  }
   s->id = id;
-  streams_.emplace(id, std::move(s));
+  node.key() = id;
+  streams_.insert(std::move(node));
   ++streams_opened_;
   scheduleFlush();
   return id;
@@ -278,7 +320,12 @@ bool H2ClientConnection::canOpenStream() const {
 }
 
 void H2ClientConnection::eraseStream(int32_t id) {
-  if (streams_.erase(id) == 0) return;
+  auto node = streams_.extract(id);
+  if (!node) return;
+  if (spare_streams_.size() < kMaxSpareStreams) {
+    node.mapped()->reset();
+    spare_streams_.push_back(std::move(node));
+  }
   if (streams_.empty()) idle_since_ = Clock::now();
 }
 
@@ -337,6 +384,7 @@ void H2ClientConnection::flush() {
     return fail(H2Failure::kLost, std::string("HTTP/2 send error: ") + nghttp2_strerror(int(n)));
   if (!out_.empty()) {
     writing_ = true;
+    ++writes_;
     stream_.asyncWrite(asio::buffer(out_), [self](error_code ec, std::size_t) {
       self->writing_ = false;
       if (self->state_ == State::kClosed) return;
@@ -403,8 +451,7 @@ void H2ClientConnection::fail(H2Failure why, std::string_view detail) {
 
 int H2ClientConnection::onBeginHeaders(nghttp2_session*, const nghttp2_frame* frame, void* ud) {
   auto* c = static_cast<H2ClientConnection*>(ud);
-  if (frame->hd.type != NGHTTP2_HEADERS) return 0;
-  if (Stream* s = c->stream(frame->hd.stream_id)) s->headers.clear();
+  if (frame->hd.type == NGHTTP2_HEADERS) c->recv_count_ = 0;
   return 0;
 }
 
@@ -422,7 +469,15 @@ int H2ClientConnection::onHeader(nghttp2_session*, const nghttp2_frame* frame, c
     s->status = status;  // nghttp2's HTTP messaging checks have validated three digits
     return 0;
   }
-  s->headers.push_back(H2Header{std::string(n), std::string(v)});
+  // Assigned into a kept entry where there is one: its strings reuse their capacity.
+  if (c->recv_count_ < c->recv_headers_.size()) {
+    H2Header& h = c->recv_headers_[c->recv_count_];
+    h.name.assign(n);
+    h.value.assign(v);
+  } else {
+    c->recv_headers_.push_back(H2Header{std::string(n), std::string(v)});
+  }
+  ++c->recv_count_;
   return 0;
 }
 
@@ -453,14 +508,15 @@ int H2ClientConnection::onFrameRecv(nghttp2_session*, const nghttp2_frame* frame
   if (!s) return 0;
   const bool end = frame->hd.flags & NGHTTP2_FLAG_END_STREAM;
   if (frame->hd.type == NGHTTP2_HEADERS) {
+    c->recv_headers_.resize(c->recv_count_);
     if (!s->final_head) {
       const bool interim = s->status >= 100 && s->status < 200;
       if (!interim) s->final_head = true;
       if (end) s->remote_ended = true;
-      if (s->handler) s->handler->onH2Head(s->status, s->headers, end && !interim);
+      if (s->handler) s->handler->onH2Head(s->status, c->recv_headers_, end && !interim);
     } else {
       if (end) s->remote_ended = true;
-      if (s->handler) s->handler->onH2Trailers(s->headers);
+      if (s->handler) s->handler->onH2Trailers(c->recv_headers_);
     }
   } else if (end) {
     s->remote_ended = true;
@@ -527,8 +583,8 @@ ssize_t H2ClientConnection::readBody(nghttp2_session* session, int32_t stream_id
   if (s->body_end && s->buffered() == 0) {
     *flags |= NGHTTP2_DATA_FLAG_EOF;
     if (!s->trailers.empty()) {
-      const auto nv = makeNvs(s->trailers);
-      if (nghttp2_submit_trailer(session, stream_id, nv.data(), nv.size()) == 0)
+      makeNvs(s->trailers, c->nv_);
+      if (nghttp2_submit_trailer(session, stream_id, c->nv_.data(), c->nv_.size()) == 0)
         *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
     }
   } else if (!s->low_water_told && s->buffered() < kBodyLowWater) {

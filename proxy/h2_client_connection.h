@@ -36,6 +36,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -43,6 +44,7 @@
 
 #include "common/time_source.h"
 #include "proxy/client_stream.h"
+#include "proxy/h2_allocator.h"
 
 namespace switchyard::proxy {
 
@@ -53,6 +55,13 @@ struct H2Header {
   std::string value;
 };
 using H2Headers = std::vector<H2Header>;
+
+// A header field by reference, for a request head whose strings live elsewhere (nghttp2 copies
+// them as the stream is submitted).
+struct H2HeaderRef {
+  std::string_view name;
+  std::string_view value;
+};
 
 // Why a stream ended without a complete response.
 enum class H2Failure {
@@ -120,6 +129,8 @@ class H2ClientConnection : public std::enable_shared_from_this<H2ClientConnectio
   // HEADERS frame ends the stream. Returns the stream id, or 0 when the connection cannot take
   // another stream (see canOpenStream).
   int32_t submit(const H2Headers& headers, bool has_body, H2StreamHandler* handler);
+  // The same with the fields by reference: they need to live during the call only.
+  int32_t submit(std::span<const H2HeaderRef> headers, bool has_body, H2StreamHandler* handler);
   // Request body bytes for stream `id` (copied). Ignored once the stream has ended.
   void sendData(int32_t id, std::string_view bytes);
   // The request body is complete; non-empty `trailers` are sent as a trailing HEADERS frame.
@@ -142,6 +153,8 @@ class H2ClientConnection : public std::enable_shared_from_this<H2ClientConnectio
   uint32_t maxStreams() const;
   TimePoint idleSince() const { return idle_since_; }
   uint64_t streamsOpened() const { return streams_opened_; }
+  // Socket writes made: one per loop turn however many streams the turn submitted.
+  uint64_t writes() const { return writes_; }
   uint64_t pingsSent() const { return pings_sent_; }
 
   // No new streams; GOAWAY(NO_ERROR) to the server; the connection closes when its last stream
@@ -153,6 +166,10 @@ class H2ClientConnection : public std::enable_shared_from_this<H2ClientConnectio
  private:
   enum class State { kConnecting, kOpen, kGoingAway, kClosed };
   struct Stream;
+  using StreamMap = std::unordered_map<int32_t, std::unique_ptr<Stream>>;
+
+  // Opens a stream with the header list in nv_.
+  int32_t submitPrepared(bool has_body, H2StreamHandler* handler);
 
   void onConnected(boost::system::error_code ec);
   void read();
@@ -187,9 +204,18 @@ class H2ClientConnection : public std::enable_shared_from_this<H2ClientConnectio
   boost::asio::steady_timer keepalive_timer_;
   const boost::asio::ip::tcp::endpoint endpoint_;
   const Options options_;
+  H2Allocator alloc_;  // before session_: the session frees through it
   nghttp2_session* session_ = nullptr;
   State state_ = State::kConnecting;
-  std::unordered_map<int32_t, std::unique_ptr<Stream>> streams_;
+  StreamMap streams_;
+  // Ended streams' map nodes, their Stream kept, reused by the next submits (no allocation per
+  // stream once the connection has seen its peak).
+  std::vector<StreamMap::node_type> spare_streams_;
+  std::vector<nghttp2_nv> nv_;  // the header list being submitted
+  // The header block being received: one at a time on a connection (its frames are contiguous).
+  // Entries past recv_count_ keep their strings' capacity for the next block.
+  H2Headers recv_headers_;
+  std::size_t recv_count_ = 0;
   std::vector<int32_t> writable_;  // streams whose body buffer drained, told after a flush
   std::vector<uint8_t> in_buf_;
   std::string out_;  // bytes being written
@@ -203,6 +229,7 @@ class H2ClientConnection : public std::enable_shared_from_this<H2ClientConnectio
   TimePoint ping_sent_at_;   // the keepalive PING waiting for an answer, when ping_outstanding_
   bool ping_outstanding_ = false;
   uint64_t streams_opened_ = 0;
+  uint64_t writes_ = 0;
   uint64_t pings_sent_ = 0;
   std::function<void()> on_closed_;
 };

@@ -35,39 +35,39 @@ bool dropForH2(std::string_view name) {
 
 void toFields(const H2Headers& in, std::vector<HeaderField>& out) {
   out.clear();
+  out.reserve(16);  // one allocation for a usual response head, not one per doubling
   for (const auto& h : in)
     out.push_back(HeaderField{http::string_to_field(h.name), h.name, h.value});
 }
 
 }  // namespace
 
-H2Headers H2UpstreamTry::requestHeaders(const RequestHead& head, std::string_view scheme) {
-  H2Headers h;
-  h.reserve(head.fields.size() + 6);
-  h.push_back({":method", head.method});
-  h.push_back({":scheme", std::string(scheme)});
-  h.push_back({":authority", head.authority});
-  h.push_back({":path", head.path});
-  std::string xff;
+void H2UpstreamTry::requestHeaders(const RequestHead& head, std::string_view scheme,
+                                   std::string& xff, HeaderRefs& out) {
+  out.clear();
+  out.push_back({":method", head.method});
+  out.push_back({":scheme", scheme});
+  out.push_back({":authority", head.authority});
+  out.push_back({":path", head.path});
+  xff.clear();
   bool te_trailers = false;
   for (const auto& [name, value] : head.fields) {
     if (name == "te") te_trailers = te_trailers || hasTrailersToken(value);
     if (name == "x-forwarded-for" && xff.empty()) xff = value;
     if (dropForH2(name)) continue;
-    h.push_back({name, value});
+    out.push_back({name, value});
   }
-  if (te_trailers) h.push_back({"te", "trailers"});
+  if (te_trailers) out.push_back({"te", "trailers"});
   if (!xff.empty()) xff.append(", ");
   xff.append(head.client_ip);
-  h.push_back({"x-forwarded-for", std::move(xff)});
-  h.push_back({"x-forwarded-proto", head.scheme == "https" ? "https" : "http"});
-  return h;
+  out.push_back({"x-forwarded-for", xff});
+  out.push_back({"x-forwarded-proto", head.scheme == "https" ? "https" : "http"});
 }
 
 void H2UpstreamTry::prepare(const RequestHead& head, ClusterRuntime& cluster) {
   cluster_ = &cluster;
   const bool tls = cluster.config().protocol == config::UpstreamProtocol::kH2;
-  headers_ = requestHeaders(head, tls ? "https" : "http");
+  requestHeaders(head, tls ? "https" : "http", xff_, headers_);
   has_body_ = head.has_body;
 }
 
@@ -86,7 +86,9 @@ TryStart H2UpstreamTry::start(UpstreamHost& host) {
   }
   if (!host.h2) host.h2 = std::make_unique<H2ClientPool>(worker_.context(), host);
   conn_ = host.h2->acquire(options);
-  if (conn_) stream_id_ = conn_->submit(headers_, has_body_, this);
+  if (conn_)
+    stream_id_ = conn_->submit(std::span<const H2HeaderRef>(headers_.data(), headers_.size()),
+                               has_body_, this);
   if (!conn_ || stream_id_ == 0) {
     conn_.reset();
     stream_id_ = 0;

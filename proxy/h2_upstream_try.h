@@ -9,8 +9,10 @@
 // never came up kConnect or kTls, RST_STREAM kReset, a connection lost with the stream open
 // kLost. Worker thread only; embedded in its UpstreamRequest.
 
+#include <boost/container/small_vector.hpp>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -28,9 +30,12 @@ class H2UpstreamTry final : public UpstreamTry, private H2StreamHandler {
   H2UpstreamTry(const H2UpstreamTry&) = delete;
   H2UpstreamTry& operator=(const H2UpstreamTry&) = delete;
 
-  // The HTTP/2 request head: pseudo-headers, the fields an HTTP/2 request may carry (te only as
-  // "trailers"), X-Forwarded-For/-Proto. `scheme` is the upstream's ("http" for h2c).
-  static H2Headers requestHeaders(const RequestHead& head, std::string_view scheme);
+  // The HTTP/2 request head, by reference into `head` (which outlives the tries): pseudo-headers,
+  // the fields an HTTP/2 request may carry (te only as "trailers"), X-Forwarded-For/-Proto.
+  // `scheme` is the upstream's ("http" for h2c). The X-Forwarded-For value is kept in `xff`.
+  using HeaderRefs = boost::container::small_vector<H2HeaderRef, 16>;
+  static void requestHeaders(const RequestHead& head, std::string_view scheme, std::string& xff,
+                             HeaderRefs& out);
 
   // UpstreamTry.
   void prepare(const RequestHead& head, ClusterRuntime& cluster) override;
@@ -58,7 +63,9 @@ class H2UpstreamTry final : public UpstreamTry, private H2StreamHandler {
 
   // The request (prepare()).
   ClusterRuntime* cluster_ = nullptr;
-  H2Headers headers_;
+  // Inline up to 16 fields: a request's head is passed on without an allocation of ours.
+  HeaderRefs headers_;
+  std::string xff_;
   bool has_body_ = false;
 
   // The try (start()).

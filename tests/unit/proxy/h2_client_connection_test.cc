@@ -379,5 +379,56 @@ TEST(H2ClientPoolTest, ADepartedHostTakesNoStreamAndClosesAfterTheLast) {
   EXPECT_EQ(host.stats.connections_open, 0);
 }
 
+TEST(H2ClientConnectionTest, TheStreamsOfOneLoopTurnGoOutInOneWrite) {
+  H2Backend backend("b");
+  asio::io_context ctx;
+  auto conn = open(ctx, backend.port());
+  ASSERT_EQ(getOne(ctx, *conn), 200u);  // connected, SETTINGS exchanged: the connection is idle
+  const uint64_t before = conn->writes();
+  std::vector<Recorder> r(50);
+  for (auto& rec : r) {  // as 50 client connections' requests handled in one turn would be
+    rec.conn = conn.get();
+    rec.id = conn->submit(get("/"), false, &rec);
+    ASSERT_GT(rec.id, 0);
+  }
+  EXPECT_EQ(conn->writes(), before);  // nothing written yet: the flush waits for the turn's end
+  ASSERT_TRUE(runUntil(ctx, [&] {
+    for (auto& rec : r)
+      if (!rec.ended) return false;
+    return true;
+  }));
+  for (auto& rec : r) EXPECT_EQ(rec.status, 200u);
+  EXPECT_EQ(conn->writes() - before, 1u);  // 50 HEADERS frames, one write
+}
+
+TEST(H2ClientConnectionTest, EachResponseHeadHasItsOwnFieldsOnly) {
+  // The connection keeps one buffer for the header block being received: a short head after a
+  // long one must not carry the long one's fields over.
+  H2Backend backend("b");
+  backend.setHandler([](const support::H2BackendRequest& req) {
+    auto b = H2BackendBehavior::fixed();
+    if (req.path == "/long")
+      b.headers = {{"x-first", std::string(100, 'a')}, {"x-second", "2"}, {"x-third", "3"}};
+    else
+      b.headers = {{"x-only", "short"}};
+    return b;
+  });
+  asio::io_context ctx;
+  auto conn = open(ctx, backend.port());
+  auto fieldsOf = [&](const std::string& path) {
+    Recorder rec;
+    rec.id = conn->submit(get(path), false, &rec);
+    EXPECT_TRUE(runUntil(ctx, [&] { return rec.ended || rec.failed; }));
+    std::vector<std::string> xs;
+    for (const auto& h : rec.headers)
+      if (h.name.starts_with("x-")) xs.push_back(h.name + "=" + h.value);
+    return xs;
+  };
+  using V = std::vector<std::string>;
+  EXPECT_EQ(fieldsOf("/long"), (V{"x-first=" + std::string(100, 'a'), "x-second=2", "x-third=3"}));
+  EXPECT_EQ(fieldsOf("/short"), (V{"x-only=short"}));
+  EXPECT_EQ(fieldsOf("/long"), (V{"x-first=" + std::string(100, 'a'), "x-second=2", "x-third=3"}));
+}
+
 }  // namespace
 }  // namespace switchyard::proxy
