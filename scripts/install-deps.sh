@@ -9,7 +9,7 @@ packages=(
   # libraries
   libboost-dev libboost-system-dev libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libcli11-dev libzookeeper-mt-dev libnghttp2-dev libssl-dev libgtest-dev libgmock-dev
-  libbenchmark-dev
+  libbenchmark-dev libgoogle-perftools-dev
   # a real ZooKeeper for the integration tests and the demo (Java 17 from the JRE package)
   zookeeper default-jre-headless
   # clients, load tools and peers for the tests, the demo and the benchmarks
