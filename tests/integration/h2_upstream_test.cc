@@ -17,12 +17,12 @@
 
 #include "tests/integration/h2c_cluster_config.h"
 #include "tests/support/admin_metrics.h"
-#include "tests/support/child_process.h"
 #include "tests/support/eventually.h"
 #include "tests/support/free_port.h"
 #include "tests/support/gateway.h"
 #include "tests/support/h2_backend.h"
 #include "tests/support/http_client.h"
+#include "tests/support/nginx_server.h"
 #include "tests/support/run_command.h"
 #include "tests/support/switchyard_process.h"
 #include "tests/support/temp_dir.h"
@@ -368,40 +368,15 @@ TEST(H2UpstreamTest, LargeBodiesCrossBothFlowControlWindows) {
 }
 
 TEST(H2UpstreamTest, H2loadThroughTheGatewayToNginxServingH2c) {
-  TempDir dir;
   const uint16_t nginx_port = freeLoopbackPort();
-  dir.writeFile("nginx.conf",
-                fillTemplate(R"(
-daemon off;
-master_process off;
-pid ${DIR}/nginx.pid;
-error_log ${DIR}/error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path ${DIR};
-  proxy_temp_path ${DIR};
-  fastcgi_temp_path ${DIR};
-  uwsgi_temp_path ${DIR};
-  scgi_temp_path ${DIR};
+  NginxServer nginx;
+  ASSERT_TRUE(nginx.start(fillTemplate(R"(
   server {
     listen 127.0.0.1:${PORT} http2;
     location / { return 200 "nginx h2c\n"; }
-  }
-}
-)",
-                             {{"DIR", dir.path()}, {"PORT", std::to_string(nginx_port)}}));
-  ChildProcess nginx;
-  ASSERT_EQ(nginx.spawn({"nginx", "-p", dir.path(), "-c", dir.file("nginx.conf"), "-e",
-                         dir.file("error.log")},
-                        dir.path(), dir.file("stdout.log")),
-            "");
-  ASSERT_TRUE(eventually(
-      [&] {
-        HttpClient probe;
-        return probe.connect(nginx_port, 200ms);
-      },
-      5s));
+  })",
+                                       {{"PORT", std::to_string(nginx_port)}}),
+                          {nginx_port}));
   Gateway gateway;
   ASSERT_TRUE(gateway.start(
       kConfig, {{"BACKENDS", Gateway::addressList({"127.0.0.1:" + std::to_string(nginx_port)})},
@@ -488,42 +463,17 @@ class H2TlsUpstreamTest : public ::testing::Test {
   void SetUp() override {
     const auto cert = ca_.issue(1001);
     port_ = freeLoopbackPort();
-    dir_.writeFile("nginx.conf", fillTemplate(R"(
-daemon off;
-master_process off;
-pid ${DIR}/nginx.pid;
-error_log ${DIR}/error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path ${DIR};
-  proxy_temp_path ${DIR};
-  fastcgi_temp_path ${DIR};
-  uwsgi_temp_path ${DIR};
-  scgi_temp_path ${DIR};
+    ASSERT_TRUE(nginx_.start(fillTemplate(R"(
   server {
     listen 127.0.0.1:${PORT} ssl http2;
     ssl_certificate ${CERT};
     ssl_certificate_key ${KEY};
     location / { return 200 "nginx h2 tls $ssl_protocol $server_protocol\n"; }
-  }
-}
-)",
-                                              {{"DIR", dir_.path()},
-                                               {"PORT", std::to_string(port_)},
-                                               {"CERT", cert.certificate},
-                                               {"KEY", cert.private_key}}));
-    ASSERT_EQ(nginx_.spawn({"nginx", "-p", dir_.path(), "-c", dir_.file("nginx.conf"), "-e",
-                            dir_.file("error.log")},
-                           dir_.path(), dir_.file("stdout.log")),
-              "");
-    ASSERT_TRUE(eventually(
-        [&] {
-          HttpClient probe;
-          return probe.connect(port_, 200ms);
-        },
-        5s))
-        << dir_.readFile("error.log");
+  })",
+                                          {{"PORT", std::to_string(port_)},
+                                           {"CERT", cert.certificate},
+                                           {"KEY", cert.private_key}}),
+                             {port_}));
   }
 
   std::string backend() const { return "127.0.0.1:" + std::to_string(port_); }
@@ -535,9 +485,8 @@ http {
   }
 
   TestCa ca_;
-  TempDir dir_;
   uint16_t port_ = 0;
-  ChildProcess nginx_;
+  NginxServer nginx_;
 };
 
 TEST_F(H2TlsUpstreamTest, VerifiedH2OverTlsForHttp1AndHttp2Clients) {
