@@ -1,7 +1,7 @@
 #pragma once
 // The HTTP/1.1 client side of one request, whatever the cluster speaks: Http1Session hands the
 // request over once its head is parsed and gets the connection back when the exchange ends. The
-// upstream side is an UpstreamRequest (HTTP/1.1 to http1 clusters, a stream of H2ClientRequest
+// upstream side is an UpstreamRequest (HTTP/1.1 to http1 clusters, an HTTP/2 stream
 // to h2c/h2 ones), so routing, retries, the budget, outlier detection, accounting, deadlines and
 // the access-log line are one code for every client. This class is the ResponseSink: it reads
 // the rest of the request body from the client through the session's parser and buffer, no
