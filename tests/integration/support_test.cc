@@ -2,7 +2,11 @@
 // client frames what it reads correctly. When a proxy test fails, these passing says the fault
 // is not in the tools.
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
@@ -152,6 +156,32 @@ TEST(SupportTest, ResetAndCloseMidResponseAreSeenAsClosed) {
   ASSERT_TRUE(c.connect(backend.port()));
   r = c.roundTrip(HttpClient::buildRequest("GET", "/"));
   EXPECT_EQ(r.read_status, ReadStatus::kClosed) << r.describe();
+}
+
+// A server that accepts and closes without a byte: Beast's parser asserts in put_eof() on a
+// parser that was given nothing, so the client must report it rather than abort the process.
+TEST(SupportTest, CloseBeforeAnyResponseByteIsAFailedResponse) {
+  int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(listener, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(listener, 1), 0);
+  ASSERT_EQ(::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+
+  HttpClient c;
+  ASSERT_TRUE(c.connect(ntohs(addr.sin_port)));  // the kernel completes the handshake
+  int accepted = ::accept(listener, nullptr, nullptr);
+  ::close(listener);
+  ASSERT_GE(accepted, 0);
+  ::close(accepted);
+  HttpResponse r = c.readResponse(ReadOptions::within(3s));
+  EXPECT_FALSE(r.ok());
+  EXPECT_EQ(r.read_status, ReadStatus::kClosed) << r.describe();
+  EXPECT_NE(r.describe().find("connection closed before any response byte"), std::string::npos)
+      << r.describe();
 }
 
 TEST(SupportTest, DelayedResponseAndClientTimeout) {

@@ -260,6 +260,12 @@ HttpResponse HttpClient::readResponse(const ReadOptions& options) {
         return out;
       }
       if (r == 0) {
+        // Beast asserts in put_eof() when the parser was given no byte: say so instead.
+        if (!parser.got_some()) {
+          out.read_status = ReadStatus::kClosed;
+          out.error = "connection closed before any response byte";
+          return out;
+        }
         parser.put_eof(ec);  // completes a close-delimited body; otherwise a partial message
         if (ec) {
           out.read_status = ReadStatus::kClosed;
