@@ -8,8 +8,8 @@
 #include <atomic>
 #include <cmath>
 #include <random>
-#include <sstream>
 
+#include "tests/support/admin_metrics.h"
 #include "tests/support/checksum.h"
 #include "tests/support/eventually.h"
 #include "tests/support/free_port.h"
@@ -45,14 +45,6 @@ admin:
 std::string deadAddress() { return "127.0.0.1:" + std::to_string(freeLoopbackPort()); }
 
 // The value of a /metrics sample (first line starting with `prefix`), or -1.
-double metric(Gateway& gateway, const std::string& prefix) {
-  HttpResponse r = HttpClient::get(gateway.adminPort(), "/metrics", {}, 2s);
-  std::istringstream in(r.body);
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind(prefix, 0) == 0) return std::stod(line.substr(line.rfind(' ') + 1));
-  return -1;
-}
-
 HttpResponse post(uint16_t port, const std::string& body) {
   HttpClient client;
   if (!client.connect(port)) return {};
@@ -81,11 +73,12 @@ TEST(RetriesTest, ARefusingInstanceCostsNoRequestAndIsEjected) {
   ASSERT_TRUE(load.waitForSuccesses(300, 20s));
   load.stop();
   EXPECT_TRUE(noFailures(load));
-  EXPECT_GT(metric(gateway, "switchyard_cluster_retries_total"), 0);
+  EXPECT_GT(metricSample(gateway.adminPort(), "switchyard_cluster_retries_total"), 0);
   // Three refusals in a row on each worker eject it there: no more than 3 per worker.
-  EXPECT_LE(metric(gateway,
+  EXPECT_LE(
+      metricSample(gateway.adminPort(),
                    "switchyard_upstream_connect_failures_total{cluster=\"web\",instance=\"" + dead),
-            6);
+      6);
 }
 
 TEST(RetriesTest, AnInstanceThatResetsAtRandomCostsNoGetAndNoPostIsRepeated) {
@@ -192,11 +185,13 @@ TEST(RetriesTest, TheBudgetBoundsRetriesWhenEveryInstanceFails) {
   // Without a budget 200 requests would make 600 retries; the budget allows 10 % of the
   // requests of the last 10 s plus a floor of 3 a second of window (30 per 10 s window seen).
   const double allowed = 200 * 0.1 + 30 * (1 + std::ceil(seconds / 10));
-  const double retries = metric(gateway, "switchyard_cluster_retries_total");
+  const double retries = metricSample(gateway.adminPort(), "switchyard_cluster_retries_total");
   EXPECT_GE(retries, 30);
   EXPECT_LE(retries, allowed);
   EXPECT_LE(static_cast<double>(a.requestCount() + b.requestCount()), 200 + allowed);
-  EXPECT_GT(metric(gateway, "switchyard_cluster_retry_budget_exhausted_total{cluster=\"web\"}"), 0);
+  EXPECT_GT(metricSample(gateway.adminPort(),
+                         "switchyard_cluster_retry_budget_exhausted_total{cluster=\"web\"}"),
+            0);
 }
 
 TEST(RetriesTest, OutlierDetectionEjectsAnInstanceFailingInARowAndItComesBack) {
@@ -215,8 +210,9 @@ TEST(RetriesTest, OutlierDetectionEjectsAnInstanceFailingInARowAndItComesBack) {
   EXPECT_EQ(failed, 3);  // three 500s in a row, then no more traffic there
   EXPECT_EQ(bad.requestCount(), 3u);
   // The admin API says so.
-  EXPECT_EQ(metric(gateway, "switchyard_upstream_ejections_total{cluster=\"web\",instance=\"" +
-                                bad.address() + "\"}"),
+  EXPECT_EQ(metricSample(gateway.adminPort(),
+                         "switchyard_upstream_ejections_total{cluster=\"web\",instance=\"" +
+                             bad.address() + "\"}"),
             1);
   // Its time over, it gets requests again.
   bad.setBehavior(BackendBehavior::fixed(200));
@@ -247,7 +243,7 @@ TEST(RetriesTest, PanicThresholdRoutesToEveryInstanceWhenTooFewAreHealthy) {
   // Both were ejected in turn, but below the threshold every instance takes traffic again.
   EXPECT_GT(a.requestCount(), 3u);
   EXPECT_GT(b.requestCount(), 3u);
-  EXPECT_EQ(metric(gateway, "switchyard_cluster_panic{cluster=\"web\"}"), 1);
+  EXPECT_EQ(metricSample(gateway.adminPort(), "switchyard_cluster_panic{cluster=\"web\"}"), 1);
 }
 
 TEST(RetriesTest, SlowStartGivesANewInstanceASmallShareAtFirst) {

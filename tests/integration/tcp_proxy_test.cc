@@ -12,11 +12,11 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "tests/support/admin_metrics.h"
 #include "tests/support/checksum.h"
 #include "tests/support/eventually.h"
 #include "tests/support/free_port.h"
@@ -83,14 +83,6 @@ nlohmann::json instance(Gateway& gateway, const std::string& address) {
   return nullptr;
 }
 
-double metric(Gateway& gateway, const std::string& prefix) {
-  HttpResponse r = HttpClient::get(gateway.adminPort(), "/metrics", {}, 2s);
-  std::istringstream lines(r.body);
-  for (std::string line; std::getline(lines, line);)
-    if (line.rfind(prefix, 0) == 0) return std::stod(line.substr(line.rfind(' ') + 1));
-  return -1;
-}
-
 TEST(TcpProxyTest, RelaysLargePayloadsBothWaysAndCountsThem) {
   TcpBackend echo;
   TempDir dir;
@@ -117,15 +109,17 @@ TEST(TcpProxyTest, RelaysLargePayloadsBothWaysAndCountsThem) {
 
   ASSERT_TRUE(eventually(
       [&] {
-        return metric(gateway,
-                      "switchyard_downstream_tunnel_sent_bytes_total{listener=\"tunnel\"}") ==
+        return metricSample(gateway.adminPort(),
+                            "switchyard_downstream_tunnel_sent_bytes_total{listener=\"tunnel\"}") ==
                static_cast<double>(kSize);
       },
       5s));
-  EXPECT_EQ(
-      metric(gateway, "switchyard_downstream_tunnel_received_bytes_total{listener=\"tunnel\"}"),
-      static_cast<double>(kSize));
-  EXPECT_EQ(metric(gateway, "switchyard_downstream_connections_open{listener=\"tunnel\"}"), 0);
+  EXPECT_EQ(metricSample(gateway.adminPort(),
+                         "switchyard_downstream_tunnel_received_bytes_total{listener=\"tunnel\"}"),
+            static_cast<double>(kSize));
+  EXPECT_EQ(metricSample(gateway.adminPort(),
+                         "switchyard_downstream_connections_open{listener=\"tunnel\"}"),
+            0);
   auto json = clustersJson(gateway);
   ASSERT_TRUE(json.contains("listeners"));
   EXPECT_EQ(json["listeners"][0]["protocol"], "tcp");
@@ -262,7 +256,9 @@ TEST(TcpProxyTest, AConnectFailureMovesTheTunnelToAnotherInstance) {
   EXPECT_EQ(live.accepted(), 6u);
   auto inst = instance(gateway, dead);
   EXPECT_GE(inst["connect_failures"].get<int>(), 1) << inst.dump();
-  EXPECT_GE(metric(gateway, "switchyard_cluster_retries_total{cluster=\"backends\"}"), 1);
+  EXPECT_GE(
+      metricSample(gateway.adminPort(), "switchyard_cluster_retries_total{cluster=\"backends\"}"),
+      1);
 }
 
 TEST(TcpProxyTest, WhenEveryConnectFailsTheClientIsClosed) {
@@ -275,8 +271,9 @@ TEST(TcpProxyTest, WhenEveryConnectFailsTheClientIsClosed) {
   std::string got;
   EXPECT_TRUE(client.waitClosed(5s, &got));
   EXPECT_EQ(got, "");
-  EXPECT_EQ(
-      metric(gateway, "switchyard_errors_total{listener=\"tunnel\",cause=\"connect-failure\"}"), 1);
+  EXPECT_EQ(metricSample(gateway.adminPort(),
+                         "switchyard_errors_total{listener=\"tunnel\",cause=\"connect-failure\"}"),
+            1);
 }
 
 TEST(TcpProxyTest, WithoutAnInstanceTheClientIsClosedAtOnce) {
@@ -289,9 +286,12 @@ TEST(TcpProxyTest, WithoutAnInstanceTheClientIsClosedAtOnce) {
   EXPECT_TRUE(client.waitClosed(2s, &got));
   EXPECT_EQ(got, "");
   EXPECT_EQ(drained.accepted(), 0u);
-  EXPECT_EQ(metric(gateway, "switchyard_cluster_no_instance_total{cluster=\"backends\"}"), 1);
+  EXPECT_EQ(metricSample(gateway.adminPort(),
+                         "switchyard_cluster_no_instance_total{cluster=\"backends\"}"),
+            1);
   EXPECT_EQ(
-      metric(gateway, "switchyard_errors_total{listener=\"tunnel\",cause=\"no-healthy-instance\"}"),
+      metricSample(gateway.adminPort(),
+                   "switchyard_errors_total{listener=\"tunnel\",cause=\"no-healthy-instance\"}"),
       1);
 }
 
@@ -314,7 +314,8 @@ TEST(TcpProxyTest, AnIdleTunnelIsClosedAndABusyOneIsNot) {
   }
   EXPECT_TRUE(idle.waitClosed(3s));
   EXPECT_TRUE(busy.waitClosed(3s)) << "silent now: closed after the idle timeout";
-  EXPECT_EQ(metric(gateway, "switchyard_errors_total{listener=\"tunnel\",cause=\"idle-timeout\"}"),
+  EXPECT_EQ(metricSample(gateway.adminPort(),
+                         "switchyard_errors_total{listener=\"tunnel\",cause=\"idle-timeout\"}"),
             2);
   EXPECT_TRUE(eventually([&] { return echo.open() == 0; }, 5s));
 }
@@ -364,7 +365,8 @@ TEST(TcpProxyTest, ADepartedInstancesTunnelWorksUntilTheDrainTimeout) {
   EXPECT_GE(std::chrono::steady_clock::now() - removed, 2400ms)
       << "closed before the drain timeout";
   EXPECT_TRUE(on_b->echoes("unaffected"));
-  EXPECT_EQ(metric(gateway, "switchyard_errors_total{listener=\"tunnel\",cause=\"drain-timeout\"}"),
+  EXPECT_EQ(metricSample(gateway.adminPort(),
+                         "switchyard_errors_total{listener=\"tunnel\",cause=\"drain-timeout\"}"),
             1);
   EXPECT_TRUE(eventually([&] { return a.open() == 0; }, 5s));
 }
@@ -515,9 +517,9 @@ TEST(TcpProxyTest, AnInstanceAtItsConnectionLimitTakesNoMoreTunnels) {
   ASSERT_TRUE(second.connect(gateway.port()));
   EXPECT_TRUE(second.waitClosed(3s));
   EXPECT_EQ(echo.accepted(), 1u);
-  EXPECT_EQ(
-      metric(gateway, "switchyard_errors_total{listener=\"tunnel\",cause=\"connection-limit\"}"),
-      1);
+  EXPECT_EQ(metricSample(gateway.adminPort(),
+                         "switchyard_errors_total{listener=\"tunnel\",cause=\"connection-limit\"}"),
+            1);
   EXPECT_TRUE(first.echoes("still"));
 }
 

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "tests/support/admin_metrics.h"
 #include "tests/support/checksum.h"
 #include "tests/support/eventually.h"
 #include "tests/support/free_port.h"
@@ -65,17 +66,9 @@ admin:
 )";
 
 // The value of a /metrics sample (the first line starting with `prefix`), or -1.
-double metric(Gateway& gateway, const std::string& prefix) {
-  HttpResponse r = HttpClient::get(gateway.adminPort(), "/metrics", {}, 2s);
-  std::istringstream in(r.body);
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind(prefix, 0) == 0) return std::stod(line.substr(line.rfind(' ') + 1));
-  return -1;
-}
-
 double handshakes(Gateway& gateway, const std::string& result) {
-  return metric(
-      gateway,
+  return metricSample(
+      gateway.adminPort(),
       "switchyard_downstream_tls_handshakes_total{listener=\"secure\",result=\"" + result + "\"}");
 }
 
@@ -210,8 +203,8 @@ TEST_F(TlsListenerTest, KeepAliveCarriesManyRequestsOnOneHandshake) {
   EXPECT_EQ(handshakes(gateway_, "ok"), 2);
   const std::string ok_requests =
       "switchyard_downstream_requests_total{listener=\"secure\",code_class=\"2xx\"}";
-  EXPECT_TRUE(eventually([&] { return metric(gateway_, ok_requests) == 25; }, 5s))
-      << metric(gateway_, ok_requests);
+  EXPECT_TRUE(eventually([&] { return metricSample(gateway_.adminPort(), ok_requests) == 25; }, 5s))
+      << metricSample(gateway_.adminPort(), ok_requests);
 }
 
 TEST_F(TlsListenerTest, ConnectionCloseEndsWithCloseNotify) {
@@ -225,7 +218,8 @@ TEST_F(TlsListenerTest, ConnectionCloseEndsWithCloseNotify) {
   EXPECT_TRUE(client.readUntilCloseNotify()) << client.lastError();
   EXPECT_TRUE(eventually(
       [&] {
-        return metric(gateway_, "switchyard_downstream_connections_open{listener=\"secure\"}") == 0;
+        return metricSample(gateway_.adminPort(),
+                            "switchyard_downstream_connections_open{listener=\"secure\"}") == 0;
       },
       5s));
 }
@@ -314,7 +308,9 @@ TEST_F(TlsListenerTest, AClientThatNeverHandshakesIsClosedAtTheHeaderTimeout) {
   EXPECT_TRUE(silent.waitForClose(5s)) << "a silent client was kept past the header timeout";
   EXPECT_GE(std::chrono::steady_clock::now() - began, 250ms);
   EXPECT_TRUE(eventually([&] { return handshakes(gateway_, "timeout") == 1; }, 5s));
-  EXPECT_EQ(metric(gateway_, "switchyard_downstream_connections_open{listener=\"secure\"}"), 0);
+  EXPECT_EQ(metricSample(gateway_.adminPort(),
+                         "switchyard_downstream_connections_open{listener=\"secure\"}"),
+            0);
 }
 
 TEST_F(TlsListenerTest, SighupReloadsTheCertificateForNewConnectionsOnly) {
@@ -491,7 +487,8 @@ TEST_F(TlsUpstreamTest, AnotherCaIs502WithTheReason) {
             std::string::npos)
       << r.body;
   EXPECT_EQ(backend.requests(), 0u);
-  EXPECT_EQ(metric(gateway_, "switchyard_errors_total{listener=\"web\",cause=\"upstream-tls\"}"),
+  EXPECT_EQ(metricSample(gateway_.adminPort(),
+                         "switchyard_errors_total{listener=\"web\",cause=\"upstream-tls\"}"),
             1);
 }
 
@@ -532,7 +529,8 @@ TEST_F(TlsUpstreamTest, AFailedVerificationIsRetriedOnAnotherInstance) {
     EXPECT_EQ(r.body, "hello from good");
   }
   EXPECT_EQ(bad.requests(), 0u);
-  EXPECT_GE(metric(gateway_, "switchyard_cluster_retries_total{cluster=\"web\"}"), 1);
+  EXPECT_GE(metricSample(gateway_.adminPort(), "switchyard_cluster_retries_total{cluster=\"web\"}"),
+            1);
 }
 
 TEST_F(TlsUpstreamTest, Http2ClientsReachTlsInstancesToo) {

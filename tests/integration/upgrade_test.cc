@@ -11,8 +11,8 @@
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
-#include <sstream>
 
+#include "tests/support/admin_metrics.h"
 #include "tests/support/checksum.h"
 #include "tests/support/eventually.h"
 #include "tests/support/gateway.h"
@@ -127,14 +127,6 @@ std::string instanceStatus(Gateway& gateway, const std::string& address) {
   return "";
 }
 
-double metric(Gateway& gateway, const std::string& prefix) {
-  HttpResponse r = HttpClient::get(gateway.adminPort(), "/metrics", {}, 2s);
-  std::istringstream lines(r.body);
-  for (std::string line; std::getline(lines, line);)
-    if (line.rfind(prefix, 0) == 0) return std::stod(line.substr(line.rfind(' ') + 1));
-  return -1;
-}
-
 TEST(UpgradeDrainTest, ATunnelToADepartedInstanceClosesAtTheDrainTimeout) {
   TestBackend a{"a"}, b{"b"};
   TempDir dir;
@@ -158,7 +150,8 @@ TEST(UpgradeDrainTest, ATunnelToADepartedInstanceClosesAtTheDrainTimeout) {
   EXPECT_TRUE(ws.waitForClose(10s)) << "the tunnel outlived its instance's drain timeout";
   EXPECT_GE(std::chrono::steady_clock::now() - removed, 1400ms)
       << "closed before the drain timeout";
-  EXPECT_EQ(metric(gateway, "switchyard_errors_total{listener=\"web\",cause=\"drain-timeout\"}"),
+  EXPECT_EQ(metricSample(gateway.adminPort(),
+                         "switchyard_errors_total{listener=\"web\",cause=\"drain-timeout\"}"),
             1);
   HttpResponse plain = HttpClient::get(gateway.port(), "/");
   EXPECT_TRUE(plain.ok() && plain.status == 200) << plain.describe();
