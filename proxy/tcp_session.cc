@@ -64,7 +64,6 @@ void TcpSession::start() {
   cluster_name_ = listener.cluster;
   ClusterRuntime* cluster = currentCluster();
   if (!cluster) return finish("no-healthy-instance");
-  drain_timeout_ms_ = cluster->config().drain_timeout_ms;
   // A tunnel has no header or cookie: a hashing cluster keys on the client's address, as
   // hash_on: source_ip does for HTTP (the same hash, so both agree on an instance).
   if (!cluster->config().hash_on.empty() && !client_ip_.empty())
@@ -176,25 +175,8 @@ void TcpSession::onWritten(Way way, error_code ec, std::size_t n) {
 }
 
 TimePoint TcpSession::drainDeadline(TimePoint now) {
-  const TimePoint departed = host_->departed() ? host_->drain_deadline : TimePoint::max();
-  // Weight 0 (an operator's drain, discovery's weight 0) keeps the instance in the set, so
-  // it does not depart: a tunnel, unlike a request, would then never move. Looked up only when
-  // the cluster's snapshot changed.
-  if (ClusterRuntime* cluster = currentCluster();
-      cluster && cluster->snapshot().version != seen_version_) {
-    seen_version_ = cluster->snapshot().version;
-    const auto& eps = cluster->snapshot().endpoints;
-    const std::string& id = host_->endpoint().id;
-    auto it =
-        std::lower_bound(eps.begin(), eps.end(), id,
-                         [](const routing::Endpoint& e, const std::string& k) { return e.id < k; });
-    const bool zero = it != eps.end() && it->id == id && it->weight <= 0;
-    if (!zero)
-      weight_drain_deadline_ = TimePoint::max();
-    else if (weight_drain_deadline_ == TimePoint::max())
-      weight_drain_deadline_ = now + std::chrono::milliseconds(drain_timeout_ms_);
-  }
-  return std::min(departed, weight_drain_deadline_);
+  ClusterRuntime* cluster = currentCluster();
+  return drain_.deadline(*host_, cluster ? &cluster->snapshot() : nullptr, now);
 }
 
 void TcpSession::checkDeadline(TimePoint now) {

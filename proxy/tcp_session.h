@@ -103,7 +103,6 @@ class TcpSession final : public DownstreamSession, public std::enable_shared_fro
   // The cluster, by position and name (see currentCluster()), and its settings as of the pick.
   int cluster_index_ = -1;
   std::string cluster_name_;
-  uint32_t drain_timeout_ms_ = 0;
   std::optional<uint64_t> hash_;  // the client address's key, for ring_hash / maglev
 
   std::shared_ptr<UpstreamHost> host_;
@@ -114,10 +113,7 @@ class TcpSession final : public DownstreamSession, public std::enable_shared_fro
   TimePoint picked_at_{};
   bool load_counted_ = false;       // host_->load.in_flight counts this tunnel
   bool in_flight_counted_ = false;  // host_->stats.in_flight counts this tunnel
-  // Weight 0 (an operator's drain, a discovery weight of 0): the tunnel is closed at this time
-  // unless the weight comes back first. Re-checked when the cluster's snapshot changes.
-  uint64_t seen_version_ = 0;
-  TimePoint weight_drain_deadline_ = TimePoint::max();
+  TunnelDrain drain_;               // a departed or weight-0 instance: when the tunnel must close
 
   Direction dir_[2];
   int open_directions_ = 2;  // directions whose EOF has not been passed on yet

@@ -2,6 +2,7 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "proxy/h2_client_pool.h"
@@ -40,8 +41,7 @@ std::unique_ptr<UpstreamConnection> UpstreamHost::takeIdle() {
   return nullptr;
 }
 
-void UpstreamHost::release(std::unique_ptr<UpstreamConnection> conn, bool reusable,
-                           TimePoint now) {
+void UpstreamHost::release(std::unique_ptr<UpstreamConnection> conn, bool reusable, TimePoint now) {
   if (!reusable || departed_ || conn->in.size() != 0) {
     discard(std::move(conn));
     return;
@@ -77,6 +77,25 @@ void UpstreamHost::closeIdleBefore(TimePoint cutoff) {
       idle_[keep++] = std::move(idle_[i]);
   }
   idle_.resize(keep);
+}
+
+TimePoint TunnelDrain::deadline(const UpstreamHost& host, const routing::ClusterSnapshot* cluster,
+                                TimePoint now) {
+  const TimePoint departed = host.departed() ? host.drain_deadline : TimePoint::max();
+  if (cluster && cluster->version != seen_version) {
+    seen_version = cluster->version;
+    const auto& eps = cluster->endpoints;
+    const std::string& id = host.endpoint().id;
+    auto it =
+        std::lower_bound(eps.begin(), eps.end(), id,
+                         [](const routing::Endpoint& e, const std::string& k) { return e.id < k; });
+    const bool zero = it != eps.end() && it->id == id && it->weight <= 0;
+    if (!zero)
+      weight_deadline = TimePoint::max();
+    else if (weight_deadline == TimePoint::max())
+      weight_deadline = now + std::chrono::milliseconds(cluster->config->drain_timeout_ms);
+  }
+  return std::min(departed, weight_deadline);
 }
 
 }  // namespace switchyard::proxy

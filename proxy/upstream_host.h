@@ -96,4 +96,18 @@ class UpstreamHost {
   std::vector<std::unique_ptr<UpstreamConnection>> idle_;  // most recently used last
 };
 
+// When a tunnel (a TCP listener's, or a WebSocket's after a 101) to one host must close:
+// drain_timeout_ms after the host departed its set, or after its weight became 0 (an operator's
+// drain, discovery's weight 0), which keeps the instance in its set: a tunnel, unlike a request,
+// would then never move. One per tunnel; worker thread only.
+struct TunnelDrain {
+  // TimePoint::max(): not yet. `cluster` is the host's cluster as the worker sees it now (null
+  // when a reload removed it); the weight is looked up only when its version changed.
+  TimePoint deadline(const UpstreamHost& host, const routing::ClusterSnapshot* cluster,
+                     TimePoint now);
+
+  uint64_t seen_version = 0;
+  TimePoint weight_deadline = TimePoint::max();  // unless the weight comes back first
+};
+
 }  // namespace switchyard::proxy
