@@ -383,7 +383,8 @@ void UpstreamRequest::onTryUpgrade(const std::vector<HeaderField>& fields,
   state_ = State::kDone;
   deadline_ = TimePoint::max();
   finish();
-  UpstreamTunnel tunnel{host_, std::move(conn), cluster_->config().idle_timeout_ms};
+  UpstreamTunnel tunnel{host_, std::move(conn), cluster_->config().idle_timeout_ms,
+                        static_cast<int>(cluster_->snapshot().index), cluster_->name()};
   ResponseSink* sink = sink_;
   sink_ = nullptr;
   if (!sink) return tunnel.host->discard(std::move(tunnel.conn));

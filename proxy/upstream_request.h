@@ -70,6 +70,10 @@ struct UpstreamTunnel {
   std::shared_ptr<UpstreamHost> host;
   std::unique_ptr<UpstreamConnection> conn;  // conn->in holds the bytes after the 101 head
   uint32_t idle_timeout_ms = 0;              // the cluster's, for the tunnel's idle deadline
+  // The cluster, by position and name (Worker::cluster(); a reload may replace it), for the
+  // tunnel's drain when the instance's weight becomes 0 (TunnelDrain).
+  int cluster_index = -1;
+  std::string cluster;
 };
 
 // Where the response goes. Every call is made on the worker thread, possibly from inside an
