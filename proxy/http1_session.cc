@@ -295,8 +295,9 @@ void Http1Session::drain() {
 void Http1Session::checkDeadline(TimePoint now) {
   if (state_ == State::kExchanging)
     return std::shared_ptr<Http1Exchange>(exchange_)->checkDeadline(now);
-  if (state_ == State::kTunnel && tunnel_.host->departed() && now >= tunnel_.host->drain_deadline) {
-    // The instance left its set: its tunnels may live drain_timeout_ms longer, no more.
+  if (state_ == State::kTunnel && now >= tunnelDrainDeadline(now)) {
+    // The instance left its set or its weight became 0: its tunnels may live drain_timeout_ms
+    // longer, no more.
     ++stats_.errors["drain-timeout"];
     return abort();
   }
@@ -315,6 +316,12 @@ void Http1Session::checkDeadline(TimePoint now) {
 // ---------------------------------------------------------------------------------------------
 // Tunnel (after 101 Switching Protocols): the exchange wrote the 101 and handed over the
 // instance's connection, with any bytes it sent after the head in tunnel_.conn->in.
+
+TimePoint Http1Session::tunnelDrainDeadline(TimePoint now) {
+  const ClusterRuntime* c = worker_.cluster(tunnel_.cluster_index);
+  return tunnel_drain_.deadline(*tunnel_.host,
+                                c && c->name() == tunnel_.cluster ? &c->snapshot() : nullptr, now);
+}
 
 void Http1Session::startTunnel() {
   state_ = State::kTunnel;

@@ -19,8 +19,9 @@
 //
 // Tunnel (after 101 Switching Protocols): bytes flow both ways; the end of one direction is
 // passed on as a half-close (TCP FIN, or TLS close_notify) and the tunnel ends when both have
-// ended. A tunnel to an instance that left its set is closed once the cluster's
-// drain_timeout_ms has passed since (as TcpSession does for TCP listeners).
+// ended. A tunnel to an instance that left its set, or whose weight became 0 (an operator's
+// drain), is closed once the cluster's drain_timeout_ms has passed since (as TcpSession does
+// for TCP listeners).
 
 #include <boost/beast/core/flat_buffer.hpp>
 #include <list>
@@ -84,6 +85,8 @@ class Http1Session final : public DownstreamSession,
 
   // Upgrade (WebSocket): after a 101, bytes flow both ways until both sides have closed.
   void startTunnel();
+  // A departed or weight-0 instance: when its tunnel must close (TimePoint::max(): not yet).
+  TimePoint tunnelDrainDeadline(TimePoint now);
   void tunnelFlush(bool client_to_upstream);
   void tunnelRead(bool client_to_upstream);
   void tunnelEnded(bool client_to_upstream);
@@ -122,6 +125,7 @@ class Http1Session final : public DownstreamSession,
   // Tunnel.
   UpstreamTunnel tunnel_;
   int tunnel_open_ = 0;  // directions of the tunnel still open
+  TunnelDrain tunnel_drain_;
 };
 
 }  // namespace switchyard::proxy

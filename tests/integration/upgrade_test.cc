@@ -127,34 +127,74 @@ std::string instanceStatus(Gateway& gateway, const std::string& address) {
   return "";
 }
 
-TEST(UpgradeDrainTest, ATunnelToADepartedInstanceClosesAtTheDrainTimeout) {
-  TestBackend a{"a"}, b{"b"};
-  TempDir dir;
-  const std::string file =
-      dir.writeFile("instances.yaml", "- \"" + a.address() + "\"\n- \"" + b.address() + "\"\n");
-  Gateway gateway;
-  ASSERT_TRUE(gateway.start(kFileConfig, {{"FILE", file}}));
-  HttpClient ws;
-  ASSERT_TRUE(ws.connect(gateway.port())) << ws.lastError();
-  HttpResponse r = ws.roundTrip(HttpClient::buildRequest("GET", "/ws", kHandshake));
-  ASSERT_TRUE(r.ok() && r.status == 101) << r.describe();
-  TestBackend& on = r.header("x-backend") == "a" ? a : b;
-  TestBackend& other = &on == &a ? b : a;
+class UpgradeDrainTest : public ::testing::Test {
+ protected:
+  // Starts the gateway over a and b and opens a WebSocket tunnel on ws_: the backend it reached
+  // (null, with the failure recorded, when it could not).
+  TestBackend* openTunnel() {
+    file_ = dir_.writeFile("instances.yaml",
+                           "- \"" + a_.address() + "\"\n- \"" + b_.address() + "\"\n");
+    if (!gateway_.start(kFileConfig, {{"FILE", file_}})) return nullptr;
+    if (!ws_.connect(gateway_.port())) {
+      ADD_FAILURE() << ws_.lastError();
+      return nullptr;
+    }
+    HttpResponse r = ws_.roundTrip(HttpClient::buildRequest("GET", "/ws", kHandshake));
+    if (!r.ok() || r.status != 101) {
+      ADD_FAILURE() << r.describe();
+      return nullptr;
+    }
+    return r.header("x-backend") == "a" ? &a_ : &b_;
+  }
+
+  // The open tunnel still carries bytes, then is closed drain_timeout_ms after `since` and
+  // counted; the gateway goes on answering through the other instance.
+  void expectClosedAtTheDrainTimeout(std::chrono::steady_clock::time_point since) {
+    ASSERT_TRUE(ws_.send("still here"));
+    EXPECT_EQ(ws_.readRaw(10, 3s), "still here");
+    EXPECT_TRUE(ws_.waitForClose(10s)) << "the tunnel outlived its instance's drain timeout";
+    EXPECT_GE(std::chrono::steady_clock::now() - since, 1400ms)
+        << "closed before the drain timeout";
+    EXPECT_EQ(metricSample(gateway_.adminPort(),
+                           "switchyard_errors_total{listener=\"web\",cause=\"drain-timeout\"}"),
+              1);
+    HttpResponse plain = HttpClient::get(gateway_.port(), "/");
+    EXPECT_TRUE(plain.ok() && plain.status == 200) << plain.describe();
+  }
+
+  TestBackend a_{"a"}, b_{"b"};
+  TempDir dir_;
+  std::string file_;
+  Gateway gateway_;
+  HttpClient ws_;
+};
+
+TEST_F(UpgradeDrainTest, ATunnelToADepartedInstanceClosesAtTheDrainTimeout) {
+  TestBackend* on = openTunnel();
+  ASSERT_NE(on, nullptr);
+  TestBackend& other = on == &a_ ? b_ : a_;
 
   const auto removed = std::chrono::steady_clock::now();
-  dir.writeFile("instances.yaml", "- \"" + other.address() + "\"\n");
-  ASSERT_TRUE(eventually([&] { return instanceStatus(gateway, on.address()) == "draining"; }, 5s));
+  dir_.writeFile("instances.yaml", "- \"" + other.address() + "\"\n");
+  ASSERT_TRUE(
+      eventually([&] { return instanceStatus(gateway_, on->address()) == "draining"; }, 5s));
   // Departed: the open tunnel still carries bytes until drain_timeout_ms, then it is closed.
-  ASSERT_TRUE(ws.send("still here"));
-  EXPECT_EQ(ws.readRaw(10, 3s), "still here");
-  EXPECT_TRUE(ws.waitForClose(10s)) << "the tunnel outlived its instance's drain timeout";
-  EXPECT_GE(std::chrono::steady_clock::now() - removed, 1400ms)
-      << "closed before the drain timeout";
-  EXPECT_EQ(metricSample(gateway.adminPort(),
-                         "switchyard_errors_total{listener=\"web\",cause=\"drain-timeout\"}"),
-            1);
-  HttpResponse plain = HttpClient::get(gateway.port(), "/");
-  EXPECT_TRUE(plain.ok() && plain.status == 200) << plain.describe();
+  expectClosedAtTheDrainTimeout(removed);
+}
+
+// An operator's drain sets the weight to 0 and keeps the instance in its set: without its own
+// deadline the tunnel would never close (as TcpSession's tunnels, TcpProxyTest).
+TEST_F(UpgradeDrainTest, ATunnelToAnInstanceAnOperatorDrainedClosesAtTheDrainTimeout) {
+  TestBackend* on = openTunnel();
+  ASSERT_NE(on, nullptr);
+
+  const auto drained = std::chrono::steady_clock::now();
+  HttpClient admin;
+  ASSERT_TRUE(admin.connect(gateway_.adminPort()));
+  HttpResponse r = admin.roundTrip(HttpClient::buildRequest(
+      "POST", "/clusters/web/instances/" + on->address() + "/drain", {{"Connection", "close"}}));
+  ASSERT_EQ(r.status, 200) << r.describe() << r.body;
+  expectClosedAtTheDrainTimeout(drained);
 }
 
 // ---- Over TLS ----
