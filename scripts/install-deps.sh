@@ -14,6 +14,8 @@ packages=(
   zookeeper default-jre-headless
   # clients, load tools and peers for the tests, the demo and the benchmarks
   curl wrk nghttp2-client haproxy nginx-light python3 procps
+  # Python modules the test clients import (Debian's /usr/bin/python3, not the one first on PATH)
+  python3-hpack
 )
 
 missing=()
