@@ -184,7 +184,17 @@ void readRetries(const MapReader& c, Diagnostics& diag, Retries& retries) {
     retries.on = std::move(on);
   }
   r.readUint32("budget_percent", retries.budget_percent, 0, 100);
-  r.readUint32("per_try_timeout_ms", retries.per_try_timeout_ms);
+  // "auto" (the default) or a number of milliseconds.
+  if (r.has("per_try_timeout_ms")) {
+    const YAML::Node v = r.get("per_try_timeout_ms");
+    if (v.IsScalar() && v.Scalar() == "auto") {
+      retries.per_try_timeout_ms.reset();
+    } else {
+      if (auto n = readUnsigned(v, r.pathOf("per_try_timeout_ms"), diag, 0,
+                                std::numeric_limits<uint32_t>::max()))
+        retries.per_try_timeout_ms = static_cast<uint32_t>(*n);
+    }
+  }
 }
 
 void readHealthCheck(const MapReader& c, Diagnostics& diag, HealthCheck& hc) {

@@ -22,8 +22,8 @@ struct ZooKeeper {
 };
 
 struct RouteMatch {
-  std::string host;                // exact Host (port ignored, case-insensitive); empty = any
-  std::string path_prefix = "/";   // the request target must start with it
+  std::string host;               // exact Host (port ignored, case-insensitive); empty = any
+  std::string path_prefix = "/";  // the request target must start with it
   // Header name (lower-cased at load) -> exact value; every one must match.
   std::vector<std::pair<std::string, std::string>> headers;
 
@@ -58,11 +58,11 @@ struct Tls {
 // the knobs nginx and HAProxy operators expect (client_header_timeout, large_client_header_buffers,
 // client_max_body_size, keepalive_timeout), with the same spirit of defaults.
 struct ListenerLimits {
-  uint32_t max_header_bytes = 65536;               // request line + headers; over it: 431
-  uint64_t max_body_bytes = 1ull << 30;            // request body; over it: 413 (0 = unlimited)
-  uint32_t header_timeout_ms = 10000;              // whole header must arrive within it: else 408
-  uint32_t idle_timeout_ms = 60000;                // keep-alive connection with no request: closed
-  uint32_t max_connections = 100000;               // per listener across workers
+  uint32_t max_header_bytes = 65536;     // request line + headers; over it: 431
+  uint64_t max_body_bytes = 1ull << 30;  // request body; over it: 413 (0 = unlimited)
+  uint32_t header_timeout_ms = 10000;    // whole header must arrive within it: else 408
+  uint32_t idle_timeout_ms = 60000;      // keep-alive connection with no request: closed
+  uint32_t max_connections = 100000;     // per listener across workers
 
   bool operator==(const ListenerLimits&) const = default;
 };
@@ -108,7 +108,7 @@ struct Discovery {
   std::vector<StaticInstance> static_instances;  // kStatic
   std::string file;                              // kFile, resolved relative to the config file
   std::string serverset;                         // kServerSet: ZooKeeper path
-  std::string endpoint;                          // named additionalEndpoint; empty = serviceEndpoint
+  std::string endpoint;  // named additionalEndpoint; empty = serviceEndpoint
   ServerSetFormat format = ServerSetFormat::kServerSet;
 
   bool operator==(const Discovery&) const = default;
@@ -130,7 +130,12 @@ struct Retries {
   // connect-failure | refused-stream | reset | "5xx" codes such as "503"
   std::vector<std::string> on = {"connect-failure", "refused-stream", "reset"};
   uint32_t budget_percent = 20;
-  uint32_t per_try_timeout_ms = 0;  // 0 = request_timeout_ms
+  // How long one try may wait for its response head before an idempotent request moves to
+  // another instance. Unset ("auto", the default): adaptive, from the cluster's observed
+  // latency (AdaptiveTimeout), and never the reason a request fails: once no retry is left the
+  // try waits until request_timeout_ms. A number: that fixed deadline, whose expiry fails the
+  // request (504) when it cannot move; 0 = no per-try deadline (request_timeout_ms only).
+  std::optional<uint32_t> per_try_timeout_ms;
 
   bool operator==(const Retries&) const = default;
 };
@@ -170,7 +175,8 @@ struct UpstreamTls {
 // PING; no frame back within keepalive_timeout_ms and it is dead (closed, its streams fail as
 // lost and are retried by the usual rules).
 struct ClusterHttp2 {
-  uint32_t keepalive_interval_ms = 0;  // 0 = no keepalive PINGs
+  // On by default: a frozen machine keeps its TCP connections open, and only a PING finds out.
+  uint32_t keepalive_interval_ms = 10000;  // 0 = no keepalive PINGs
   uint32_t keepalive_timeout_ms = 5000;
 
   bool operator==(const ClusterHttp2&) const = default;
@@ -180,9 +186,13 @@ struct Cluster {
   std::string name;
   Discovery discovery;
   UpstreamProtocol protocol = UpstreamProtocol::kHttp1;
-  LoadBalancerKind load_balancer = LoadBalancerKind::kRoundRobin;
+  // p2c_ewma: honours weights (operator weights, slow start) and steers away from a slow or hung
+  // instance within a few requests, as Finagle's and Linkerd's default balancers do.
+  LoadBalancerKind load_balancer = LoadBalancerKind::kP2cEwma;
   std::string hash_on;  // header:NAME | cookie:NAME | source_ip
-  uint32_t slow_start_ms = 0;
+  // A new instance's share ramps up over this time from its first answer (a cold JVM is not
+  // flooded); 0 = off.
+  uint32_t slow_start_ms = 5000;
   uint32_t connect_timeout_ms = 250;
   uint32_t request_timeout_ms = 15000;
   uint32_t idle_timeout_ms = 60000;
@@ -226,7 +236,7 @@ struct AccessLog {
 struct Config {
   std::string source_path;  // the file it was loaded from
   std::optional<ZooKeeper> zookeeper;
-  uint32_t workers = 0;     // 0 = auto (number of cores)
+  uint32_t workers = 0;  // 0 = auto (number of cores)
   std::vector<Listener> listeners;
   std::vector<Cluster> clusters;
   std::optional<Weights> weights;

@@ -123,7 +123,11 @@ void writeCluster(YAML::Emitter& out, const Cluster& c) {
   for (const auto& o : c.retries.on) text(out, o);
   out << YAML::EndSeq;
   out << YAML::Key << "budget_percent" << YAML::Value << c.retries.budget_percent;
-  out << YAML::Key << "per_try_timeout_ms" << YAML::Value << c.retries.per_try_timeout_ms;
+  out << YAML::Key << "per_try_timeout_ms" << YAML::Value;
+  if (c.retries.per_try_timeout_ms)
+    out << *c.retries.per_try_timeout_ms;
+  else
+    out << "auto";
   out << YAML::EndMap;
 
   if (c.health_check) {

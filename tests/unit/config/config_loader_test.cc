@@ -72,7 +72,7 @@ TEST(ConfigLoaderTest, FullFileLoadsEveryField) {
   EXPECT_EQ(w.retries.attempts, 3u);
   EXPECT_EQ(w.retries.on, (std::vector<std::string>{"connect-failure", "reset", "503"}));
   EXPECT_EQ(w.retries.budget_percent, 25u);
-  EXPECT_EQ(w.retries.per_try_timeout_ms, 700u);
+  EXPECT_EQ(w.retries.per_try_timeout_ms, std::optional<uint32_t>(700));
   ASSERT_TRUE(w.health_check);
   EXPECT_EQ(w.health_check->path, "/healthz");
   EXPECT_EQ(w.health_check->interval_ms, 1500u);
@@ -142,9 +142,10 @@ TEST(ConfigLoaderTest, MinimalFileGetsEveryDefault) {
   EXPECT_EQ(app.discovery.kind, DiscoveryKind::kStatic);
   EXPECT_EQ(app.discovery.format, ServerSetFormat::kServerSet);
   EXPECT_EQ(app.protocol, UpstreamProtocol::kHttp1);
-  EXPECT_EQ(app.load_balancer, LoadBalancerKind::kRoundRobin);
+  EXPECT_EQ(app.load_balancer, LoadBalancerKind::kP2cEwma);
   EXPECT_EQ(app.hash_on, "");
-  EXPECT_EQ(app.slow_start_ms, 0u);
+  EXPECT_EQ(app.slow_start_ms, 5000u);
+  EXPECT_EQ(app.retries.per_try_timeout_ms, std::nullopt);  // auto
   EXPECT_EQ(app.connect_timeout_ms, 250u);
   EXPECT_EQ(app.request_timeout_ms, 15000u);
   EXPECT_EQ(app.idle_timeout_ms, 60000u);

@@ -28,12 +28,12 @@ std::string withH2cClusterKeys(const std::string& keys) {
   return std::string(kMinimal) + "    protocol: h2c\n" + keys;
 }
 
-TEST(Http2OptionsTest, DefaultsAreTheFormerConstants) {
+TEST(Http2OptionsTest, DefaultsAreTheFormerConstantsAndKeepalivePingsOn) {
   const Config c = loadValid(kMinimal);
   EXPECT_EQ(c.listeners[0].http2.max_concurrent_streams, 100u);
   EXPECT_EQ(c.listeners[0].http2.initial_stream_window_bytes, 262144u);
   EXPECT_EQ(c.listeners[0].http2.connection_window_bytes, 1048576u);
-  EXPECT_EQ(c.clusters[0].http2.keepalive_interval_ms, 0u);
+  EXPECT_EQ(c.clusters[0].http2.keepalive_interval_ms, 10000u);
   EXPECT_EQ(c.clusters[0].http2.keepalive_timeout_ms, 5000u);
 }
 
