@@ -88,18 +88,27 @@ void ClusterRuntime::update(std::shared_ptr<const routing::ClusterSnapshot> snap
 
 void ClusterRuntime::rebuildView(TimePoint now) {
   const auto& config = *snapshot_->config;
-  // Healthy: neither ejected nor failing active checks, among endpoints with a weight at all
-  // (one drained by discovery or an operator is neither healthy nor unhealthy).
+  // Healthy: neither ejected, backing off from a refusal before its first connection, nor
+  // failing active checks, among endpoints with a weight at all (one drained by discovery or an
+  // operator is neither healthy nor unhealthy).
   size_t total = 0, healthy = 0;
-  ejected_ = slow_starting_ = 0;
+  ejected_ = backing_off_ = slow_starting_ = 0;
   for (size_t i = 0; i < hosts_.size(); ++i) {
     const auto& ep = snapshot_->endpoints[i];
-    hosts_[i]->stats.ejected = hosts_[i]->outlier.ejected ? 1 : 0;
-    hosts_[i]->stats.unhealthy = !ep.healthy;
-    if (hosts_[i]->outlier.ejected) ++ejected_;
+    auto& host = *hosts_[i];
+    const bool backing_off = OutlierDetector::backingOff(host.outlier, now);
+    host.stats.ejected = host.outlier.ejected ? 1 : 0;
+    host.stats.starting = host.outlier.starting ? 1 : 0;
+    host.stats.unhealthy = !ep.healthy;
+    if (host.outlier.ejected) ++ejected_;
+    if (backing_off) {
+      backoff_ends_ = backing_off_ == 0 ? host.outlier.starting_until
+                                        : std::min(backoff_ends_, host.outlier.starting_until);
+      ++backing_off_;
+    }
     if (routing::effectiveWeight(ep) <= 0) continue;
     ++total;
-    if (ep.healthy && !hosts_[i]->outlier.ejected) ++healthy;
+    if (ep.healthy && !host.outlier.ejected && !backing_off) ++healthy;
   }
   panic_ = total > 0 && healthy * 100 < uint64_t{config.panic_threshold_percent} * total;
   auto view = std::make_shared<routing::ClusterSnapshot>(*snapshot_);
@@ -107,9 +116,13 @@ void ClusterRuntime::rebuildView(TimePoint now) {
   for (size_t i = 0; i < hosts_.size(); ++i) {
     auto& host = *hosts_[i];
     double factor = 1.0;
-    if (!panic_ && (host.outlier.ejected || !view->endpoints[i].healthy)) factor = 0.0;
+    if (!panic_ && (host.outlier.ejected || !view->endpoints[i].healthy ||
+                    OutlierDetector::backingOff(host.outlier, now)))
+      factor = 0.0;
     if (host.slow_starting) {
-      const auto elapsed = now - host.added_at;
+      // The ramp starts with the first connection: an instance announced before it listens
+      // has not begun to warm up.
+      const auto elapsed = host.outlier.connected_once ? now - host.added_at : Clock::duration(0);
       if (ramp.count() == 0 || elapsed >= ramp) {
         host.slow_starting = false;
       } else {
@@ -129,6 +142,17 @@ void ClusterRuntime::rebuildView(TimePoint now) {
 void ClusterRuntime::recordFailure(UpstreamHost& host) {
   if (host.departed()) return;
   const auto now = time_.now();
+  if (!host.outlier.connected_once && now - host.added_at < OutlierDetector::kStartGrace) {
+    // Not listening yet (or not any more, before this worker ever reached it): back off briefly.
+    const bool first = !host.outlier.starting;
+    detector_.onStartingFailure(host.outlier, now);
+    if (first)
+      spdlog::info(
+          "cluster {}: instance {} refuses connections before its first one: starting, "
+          "tried again in {} ms",
+          name(), host.endpoint().id, OutlierDetector::kStartBackoffFirst.count());
+    return rebuildView(now);
+  }
   if (!detector_.onFailure(host.outlier, now, ejected_, hosts_.size())) return;
   ++host.stats.ejections;
   spdlog::warn(
@@ -139,8 +163,20 @@ void ClusterRuntime::recordFailure(UpstreamHost& host) {
   rebuildView(now);
 }
 
+void ClusterRuntime::firstConnection(UpstreamHost& host) {
+  const auto now = time_.now();
+  const bool was_starting = detector_.onConnected(host.outlier);
+  if (was_starting)
+    spdlog::info("cluster {}: instance {} accepted its first connection: in rotation", name(),
+                 host.endpoint().id);
+  if (host.slow_starting) host.added_at = now;  // the ramp begins now
+  if (was_starting || host.slow_starting) rebuildView(now);
+}
+
 void ClusterRuntime::updateWeights(TimePoint now) {
   bool changed = false;
+  // A back-off over: the instance gets traffic again (its weight back in the view).
+  if (backing_off_ > 0 && now >= backoff_ends_) changed = true;
   if (ejected_ > 0)
     for (auto& h : hosts_)
       if (detector_.maybeReturn(h->outlier, now)) {
@@ -188,6 +224,7 @@ void ClusterRuntime::closeIdle() {
 void ClusterRuntime::addStats(ClusterStats& out) const {
   out.no_instance += no_instance;
   out.retries += retries;
+  out.try_timeouts += try_timeouts;
   out.retry_budget_exhausted += budget_.exhausted();
   out.panic += panic_ ? 1 : 0;
   for (const auto& h : hosts_) out.instances[h->endpoint().id].merge(h->stats);

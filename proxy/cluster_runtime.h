@@ -7,7 +7,9 @@
 // the weights the balancer sees. The balancer routes on a worker-local copy of the snapshot
 // whose Endpoint::weight_factor is 0 for an ejected or unhealthy endpoint (unless fewer than
 // panic_threshold_percent of the endpoints are healthy: then every one takes traffic) and ramps
-// over slow_start_ms for an endpoint that joined after the first snapshot.
+// over slow_start_ms for an endpoint that joined after the first snapshot, from its first
+// accepted connection. An endpoint that has never accepted a connection and was refused is
+// "starting" (OutlierDetector): weight 0 during its short back-off, never ejected for it.
 
 #include <map>
 #include <memory>
@@ -21,6 +23,7 @@
 #include "proxy/retry_budget.h"
 #include "proxy/stats.h"
 #include "proxy/upstream_host.h"
+#include "routing/adaptive_timeout.h"
 #include "routing/cluster_snapshot.h"
 #include "routing/hash_key.h"
 #include "routing/load_balancer.h"
@@ -52,9 +55,18 @@ class ClusterRuntime {
   std::shared_ptr<UpstreamHost> pick(std::optional<uint64_t> hash = std::nullopt,
                                      const UpstreamHost* exclude = nullptr);
 
-  // Outcomes, for outlier detection: a connect failure or a 5xx answer counts against the
-  // host, any other answer clears its run of failures.
+  // Outcomes, for outlier detection: a connect failure, a timeout or a 5xx answer counts against
+  // the host, any other answer clears its run of failures. A failure of a host that never
+  // accepted a connection on this worker only backs it off (starting).
   void recordFailure(UpstreamHost& host);
+  // A connection to the host was made (or a pooled one used): the first one ends "starting"
+  // and starts its slow-start ramp.
+  void recordConnected(UpstreamHost& host) {
+    if (!host.outlier.connected_once) firstConnection(host);
+  }
+  // The per-try deadline of idempotent requests when retries.per_try_timeout_ms is auto, and
+  // the latencies it learns from.
+  routing::AdaptiveTimeout& adaptiveTimeout() { return adaptive_timeout_; }
   void recordSuccess(UpstreamHost& host) { detector_.onSuccess(host.outlier); }
   // A final answer's status: 5xx counts as a failure, anything else as a success.
   void recordAnswer(UpstreamHost& host, unsigned status) {
@@ -86,10 +98,13 @@ class ClusterRuntime {
 
   uint64_t no_instance = 0;
   uint64_t retries = 0;
+  // Tries that reached their adaptive per-try deadline (moved, or left to the request's).
+  uint64_t try_timeouts = 0;
 
  private:
   // Rebuilds the balancer's view (weight factors) from the hosts' states.
   void rebuildView(TimePoint now);
+  void firstConnection(UpstreamHost& host);
 
   const TimeSource& time_;
   std::shared_ptr<const routing::ClusterSnapshot> snapshot_;
@@ -100,9 +115,12 @@ class ClusterRuntime {
   TimePoint view_built_at_{};
   RetryBudget budget_;
   OutlierDetector detector_;
+  routing::AdaptiveTimeout adaptive_timeout_;
   bool retry_on_reset_ = false;
   std::vector<unsigned> retry_statuses_;
   size_t ejected_ = 0;
+  size_t backing_off_ = 0;    // starting hosts in their back-off
+  TimePoint backoff_ends_{};  // the first of their back-offs to end
   size_t slow_starting_ = 0;
   bool panic_ = false;
   std::vector<std::shared_ptr<UpstreamHost>> hosts_;  // parallel to snapshot_->endpoints

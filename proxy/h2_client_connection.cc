@@ -6,6 +6,8 @@
 #include <boost/asio/write.hpp>
 #include <cstring>
 
+#include "proxy/upstream_host.h"
+
 namespace switchyard::proxy {
 
 namespace asio = boost::asio;
@@ -148,8 +150,7 @@ void H2ClientConnection::onConnected(error_code ec) {
   if (ec) return fail(H2Failure::kConnect, "connect failed: " + ec.message());
   if (stream_.isTls() && stream_.alpnProtocol() != "h2")
     return fail(H2Failure::kTls, "the instance did not select h2 by ALPN");
-  error_code ignored;
-  stream_.socket().set_option(tcp::no_delay(true), ignored);
+  tuneUpstreamSocket(stream_.socket());
   if (state_ == State::kConnecting) state_ = State::kOpen;
   last_received_ = Clock::now();
   if (options_.keepalive_interval_ms > 0)

@@ -196,10 +196,7 @@ void Http1UpstreamTry::onConnected(error_code ec, uint64_t gen) {
       return fail(TryError::kTls, false, "TLS handshake failed: " + up_->stream.describeError(ec));
     return fail(TryError::kConnect, false, "connect failed: " + ec.message());
   }
-  if (!up_->reused) {
-    error_code ignored;
-    up_->stream.socket().set_option(tcp::no_delay(true), ignored);
-  }
+  if (!up_->reused) tuneUpstreamSocket(up_->stream.socket());
   state_ = State::kOpen;
   resetParser();
   events_.onTryConnected();

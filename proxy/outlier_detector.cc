@@ -26,4 +26,21 @@ bool OutlierDetector::maybeReturn(OutlierState& s, TimePoint now) const {
   return true;
 }
 
+void OutlierDetector::onStartingFailure(OutlierState& s, TimePoint now) const {
+  const auto backoff = std::min<std::chrono::milliseconds>(
+      kStartBackoffMax, kStartBackoffFirst * (1u << std::min(s.start_refusals, 8u)));
+  ++s.start_refusals;
+  s.starting = true;
+  s.starting_until = now + backoff;
+}
+
+bool OutlierDetector::onConnected(OutlierState& s) const {
+  if (s.connected_once) return false;
+  s.connected_once = true;
+  const bool was_starting = s.starting;
+  s.starting = false;
+  s.start_refusals = 0;
+  return was_starting;
+}
+
 }  // namespace switchyard::proxy

@@ -42,6 +42,7 @@ void InstanceStats::merge(const InstanceStats& o) {
   departed = departed && o.departed;
   ejections += o.ejections;
   ejected += o.ejected;
+  starting += o.starting;
   unhealthy = unhealthy || o.unhealthy;
   if (shard < 0) shard = o.shard;
 }
@@ -49,6 +50,7 @@ void InstanceStats::merge(const InstanceStats& o) {
 void ClusterStats::merge(const ClusterStats& o) {
   no_instance += o.no_instance;
   retries += o.retries;
+  try_timeouts += o.try_timeouts;
   retry_budget_exhausted += o.retry_budget_exhausted;
   panic += o.panic;
   for (const auto& [id, s] : o.instances) {

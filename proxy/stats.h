@@ -86,6 +86,9 @@ struct InstanceStats {
   bool departed = false;   // left the set; still draining its requests
   uint64_t ejections = 0;  // times outlier detection ejected it (summed over workers)
   int64_t ejected = 0;     // workers on which it is ejected now
+  // Workers on which it refused connections and has not accepted one yet (announced before it
+  // listens): backed off briefly, never ejected for it.
+  int64_t starting = 0;
   bool unhealthy = false;  // active health checks fail (the same on every worker)
   int32_t shard = -1;
 
@@ -95,6 +98,7 @@ struct InstanceStats {
 struct ClusterStats {
   uint64_t no_instance = 0;  // requests answered 503 because nothing could take them
   uint64_t retries = 0;
+  uint64_t try_timeouts = 0;            // tries past their adaptive per-try deadline
   uint64_t retry_budget_exhausted = 0;  // retries refused because the budget was spent
   uint64_t panic = 0;                   // workers routing to all instances (panic threshold)
   std::map<std::string, InstanceStats> instances;  // by instance id "host:port"

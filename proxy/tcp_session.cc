@@ -99,10 +99,12 @@ void TcpSession::pickAndConnect() {
 void TcpSession::onConnected(error_code ec, uint64_t gen) {
   if (gen != up_gen_ || state_ != State::kConnecting) return;
   if (ec) return onConnectFailure();
-  error_code ignored;
-  up_->stream.socket().set_option(tcp::no_delay(true), ignored);
+  tuneUpstreamSocket(up_->stream.socket());
   const auto now = worker_.time().now();
-  if (ClusterRuntime* cluster = currentCluster()) cluster->recordSuccess(*host_);
+  if (ClusterRuntime* cluster = currentCluster()) {
+    cluster->recordConnected(*host_);
+    cluster->recordSuccess(*host_);
+  }
   // p2c_ewma's latency for a tunnel: the time to connect, the one round trip it has.
   routing::observeLatency(host_->load,
                           std::chrono::duration<double, std::micro>(now - picked_at_).count(), now);

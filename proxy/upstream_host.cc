@@ -1,5 +1,7 @@
 #include "proxy/upstream_host.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -18,6 +20,24 @@ std::unique_ptr<UpstreamConnection> UpstreamConnection::open(boost::asio::io_con
   auto context = tls ? tls->cluster(c.name) : nullptr;
   if (!context) return nullptr;
   return std::make_unique<UpstreamConnection>(ctx, std::move(context), endpoint.id);
+}
+
+namespace {
+constexpr int kKeepaliveIdleS = 10;
+constexpr int kKeepaliveIntervalS = 5;
+constexpr int kKeepaliveCount = 3;
+constexpr unsigned kUserTimeoutMs = 30000;
+}  // namespace
+
+void tuneUpstreamSocket(boost::asio::ip::tcp::socket& socket) {
+  boost::system::error_code ignored;  // an option the kernel refuses only loses the safeguard
+  socket.set_option(boost::asio::ip::tcp::no_delay(true), ignored);
+  socket.set_option(boost::asio::socket_base::keep_alive(true), ignored);
+  const int fd = socket.native_handle();
+  ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &kKeepaliveIdleS, sizeof kKeepaliveIdleS);
+  ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &kKeepaliveIntervalS, sizeof kKeepaliveIntervalS);
+  ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &kKeepaliveCount, sizeof kKeepaliveCount);
+  ::setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &kUserTimeoutMs, sizeof kUserTimeoutMs);
 }
 
 UpstreamHost::UpstreamHost(const routing::Endpoint& endpoint, uint32_t max_connections)

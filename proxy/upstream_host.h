@@ -45,6 +45,14 @@ struct UpstreamConnection {
   TimePoint idle_since{};
 };
 
+// Options of every new connection to an instance: TCP_NODELAY (a head and its body are not held
+// back by Nagle), and TCP keepalive with a user timeout, so that a pooled connection to a machine
+// that died or lost its network is found and closed (idle: probes after kKeepaliveIdle, dead
+// after kKeepaliveCount unanswered; busy: data unacknowledged for kUserTimeout) instead of
+// holding its slot for the kernel's default two hours. A hung process on a live machine still
+// acknowledges: the per-try deadline and HTTP/2 PINGs find that one.
+void tuneUpstreamSocket(boost::asio::ip::tcp::socket& socket);
+
 class UpstreamHost {
  public:
   UpstreamHost(const routing::Endpoint& endpoint, uint32_t max_connections);

@@ -170,6 +170,21 @@ void UpstreamRequest::checkDeadline(TimePoint now) {
   deadline_ = TimePoint::max();
   switch (state_) {
     case State::kExchanging:
+      if (adaptive_deadline_ && now < request_deadline_) {
+        // The instance is slow past the cluster's usual or hung: it counts against it, and the
+        // request moves when a retry is allowed; otherwise this try may use the request's
+        // whole time (an adaptive deadline never fails a request by itself).
+        adaptive_deadline_ = false;
+        ++cluster_->try_timeouts;
+        cluster_->recordFailure(*host_);
+        // Starting over on the same instance would only lose the time spent: move only when
+        // another instance can take it.
+        const auto other = cluster_->pick(hash_key_, host_.get());
+        excluded_ = host_.get();
+        if (other && other != host_ && retry(TryFailure::kTimeout, false)) return;
+        deadline_ = request_deadline_;
+        return;
+      }
       // A try that hangs: another instance may answer within the request's time.
       dropTry();
       return onTryFailed(TryFault{TryError::kTimeout, true, false, "did not answer in time"});
@@ -188,7 +203,8 @@ void UpstreamRequest::checkDeadline(TimePoint now) {
 void UpstreamRequest::pickAndStart() {
   state_ = State::kConnecting;
   deadline_ = TimePoint::max();  // the try keeps its connect deadline
-  dropTry();                     // a previous try's load, should it still count
+  adaptive_deadline_ = false;
+  dropTry();  // a previous try's load, should it still count
   host_ = cluster_->pick(hash_key_, excluded_);
   if (!host_)
     return fail(503, "no-healthy-instance",
@@ -286,6 +302,7 @@ void UpstreamRequest::dropTry() {
 
 void UpstreamRequest::onTryConnected() {
   if (state_ != State::kConnecting) return;
+  cluster_->recordConnected(*host_);
   ++host_->stats.in_flight;
   counted_in_flight_ = true;
   state_ = State::kExchanging;
@@ -305,10 +322,18 @@ void UpstreamRequest::onTryBodyConsumed(std::size_t n) {
 
 void UpstreamRequest::onTryRequestSent() {
   request_sent_ = true;
-  const uint32_t per_try = cluster_->config().retries.per_try_timeout_ms;
-  if (per_try > 0 && state_ == State::kExchanging)
-    deadline_ =
-        std::min(request_deadline_, worker_.time().now() + std::chrono::milliseconds(per_try));
+  if (state_ != State::kExchanging) return;
+  const auto now = worker_.time().now();
+  sent_at_ = now;
+  const auto& per_try = cluster_->config().retries.per_try_timeout_ms;
+  if (per_try) {
+    if (*per_try > 0)
+      deadline_ = std::min(request_deadline_, now + std::chrono::milliseconds(*per_try));
+  } else if (idempotent_) {
+    // auto: a non-idempotent request is never repeated, so it only has the request's deadline.
+    adaptive_deadline_ = true;
+    deadline_ = std::min(request_deadline_, now + cluster_->adaptiveTimeout().deadline(now));
+  }
 }
 
 void UpstreamRequest::onTryInterimHead(unsigned status, const std::vector<HeaderField>& fields) {
@@ -333,6 +358,12 @@ void UpstreamRequest::onTryHead(unsigned status, const std::vector<HeaderField>&
   final_status_ = status;
   // The instance's latency, for p2c_ewma: from pick (connect included) to its answer.
   const auto now = worker_.time().now();
+  adaptive_deadline_ = false;
+  // The cluster's time to a response head, for the adaptive per-try deadline: from the request
+  // sent, as that deadline counts.
+  if (request_sent_)
+    cluster_->adaptiveTimeout().observe(
+        std::chrono::duration_cast<std::chrono::microseconds>(now - sent_at_), now);
   routing::observeLatency(host_->load,
                           std::chrono::duration<double, std::micro>(now - picked_at_).count(), now);
   response_started_ = true;

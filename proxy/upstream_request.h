@@ -175,6 +175,9 @@ class UpstreamRequest final : public std::enable_shared_from_this<UpstreamReques
   TimePoint started_{};
   TimePoint request_deadline_ = TimePoint::max();
   TimePoint deadline_ = TimePoint::max();  // the current step's
+  // deadline_ is the adaptive per-try deadline (retries.per_try_timeout_ms: auto).
+  bool adaptive_deadline_ = false;
+  TimePoint sent_at_{};  // the current try sent the whole request
 
   // Request body.
   std::string replay_;  // body bytes received so far, for a retry, while replay_ok_

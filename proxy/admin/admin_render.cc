@@ -34,12 +34,23 @@ std::string htmlEscape(std::string_view s) {
   out.reserve(s.size());
   for (char c : s) {
     switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out.push_back(c);
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out.push_back(c);
     }
   }
   return out;
@@ -171,8 +182,7 @@ std::string renderPrometheus(const AdminView& v) {
       const std::string kind(floodKindName(static_cast<FloodKind>(k)));
       const auto& closed = v.stats->listeners[i].http2_flood_closed;
       auto it = closed.find(kind);
-      w.sample("http2_flood_closed_total",
-               fmt::format("{},kind=\"{}\"", listenerLabel(i), kind),
+      w.sample("http2_flood_closed_total", fmt::format("{},kind=\"{}\"", listenerLabel(i), kind),
                it == closed.end() ? 0 : it->second);
     }
   w.family("http2_protocol_errors_total", "counter",
@@ -227,12 +237,16 @@ std::string renderPrometheus(const AdminView& v) {
   }
   w.family("cluster_retry_budget_exhausted_total", "counter",
            "Retries refused because the cluster's retry budget was spent");
+  w.family("cluster_try_timeouts_total", "counter",
+           "Tries with no response head within the adaptive per-try deadline");
   w.family("cluster_panic", "gauge",
            "Workers routing to every instance: fewer than panic_threshold_percent are healthy");
   for (const auto& [name, c] : v.stats->clusters) {
     w.sample("cluster_retry_budget_exhausted_total", fmt::format("cluster=\"{}\"", esc(name)),
              c.retry_budget_exhausted);
     w.sample("cluster_panic", fmt::format("cluster=\"{}\"", esc(name)), c.panic);
+    w.sample("cluster_try_timeouts_total", fmt::format("cluster=\"{}\"", esc(name)),
+             c.try_timeouts);
   }
 
   auto instLabel = [](const std::string& cluster, const std::string& id) {
@@ -257,6 +271,8 @@ std::string renderPrometheus(const AdminView& v) {
   w.family("upstream_ejections_total", "counter", "Outlier ejections (summed over workers)");
   w.family("upstream_ejected", "gauge", "Workers on which the instance is ejected now");
   w.family("upstream_healthy", "gauge", "0 while the instance fails its active health checks");
+  w.family("upstream_starting", "gauge",
+           "Workers on which the instance refused connections and has not accepted one yet");
   for (const auto& [name, c] : v.stats->clusters)
     for (const auto& [id, s] : c.instances) {
       const auto l = instLabel(name, id);
@@ -267,6 +283,7 @@ std::string renderPrometheus(const AdminView& v) {
       w.sample("upstream_ejections_total", l, s.ejections);
       w.sample("upstream_ejected", l, s.ejected);
       w.sample("upstream_healthy", l, s.unhealthy ? 0 : 1);
+      w.sample("upstream_starting", l, s.starting);
     }
   return w.take();
 }
@@ -318,10 +335,11 @@ std::string renderClustersJson(const AdminView& v) {
     c["no_instance"] = cs ? cs->no_instance : 0;
     c["retries"] = cs ? cs->retries : 0;
     c["retry_budget_exhausted"] = cs ? cs->retry_budget_exhausted : 0;
+    c["try_timeouts"] = cs ? cs->try_timeouts : 0;
     c["panic"] = cs ? cs->panic > 0 : false;
     auto& instances = c["instances"] = nlohmann::json::array();
-    auto describe = [&](const std::string& id, const InstanceStats* s, bool routable,
-                        double weight, int32_t shard) {
+    auto describe = [&](const std::string& id, const InstanceStats* s, bool routable, double weight,
+                        int32_t shard) {
       nlohmann::json i;
       i["address"] = id;
       if (shard >= 0) i["shard"] = shard;
@@ -333,8 +351,13 @@ std::string renderClustersJson(const AdminView& v) {
       i["requests"] = s ? s->responses.total() : 0;
       i["errors_5xx"] = s ? s->responses.by_class[5] : 0;
       i["connect_failures"] = s ? s->connect_failures : 0;
-      // ctl's table reads "health": failing active checks, ejected on some worker, or healthy.
-      i["health"] = !s ? "healthy" : s->unhealthy ? "unhealthy" : s->ejected > 0 ? "ejected" : "healthy";
+      // ctl's table reads "health": failing active checks, ejected on some worker, starting
+      // (refused before its first connection: announced before it listens), or healthy.
+      i["health"] = !s                ? "healthy"
+                    : s->unhealthy    ? "unhealthy"
+                    : s->ejected > 0  ? "ejected"
+                    : s->starting > 0 ? "starting"
+                                      : "healthy";
       i["ejections"] = s ? s->ejections : 0;
       i["latency_p50_ms"] = s ? s->latency.quantileMs(0.5) : 0;
       i["latency_p99_ms"] = s ? s->latency.quantileMs(0.99) : 0;
@@ -372,14 +395,16 @@ std::string renderLivePage(const AdminView& v) {
                       v.ready ? "<span class=ok>ready</span>" : "<span class=bad>not ready</span>",
                       v.uptime_seconds);
   if (v.zookeeper)
-    html += fmt::format("<p>ZooKeeper {}: <span class={}>{}</span> &middot; session {} &middot; "
-                        "{} expiries</p>",
-                        htmlEscape(v.zookeeper->servers), v.zookeeper->connected ? "ok" : "bad",
-                        htmlEscape(v.zookeeper->state), htmlEscape(v.zookeeper->session_id),
-                        v.zookeeper->expirations);
+    html += fmt::format(
+        "<p>ZooKeeper {}: <span class={}>{}</span> &middot; session {} &middot; "
+        "{} expiries</p>",
+        htmlEscape(v.zookeeper->servers), v.zookeeper->connected ? "ok" : "bad",
+        htmlEscape(v.zookeeper->state), htmlEscape(v.zookeeper->session_id),
+        v.zookeeper->expirations);
   auto json = nlohmann::json::parse(renderClustersJson(v));
-  html += "<table><tr><th>listener</th><th>protocol</th><th>address</th><th>to</th>"
-          "<th>connections open</th><th>connections</th><th>bytes in</th><th>bytes out</th></tr>";
+  html +=
+      "<table><tr><th>listener</th><th>protocol</th><th>address</th><th>to</th>"
+      "<th>connections open</th><th>connections</th><th>bytes in</th><th>bytes out</th></tr>";
   for (const auto& l : json["listeners"]) {
     const bool tcp = l.contains("cluster");
     html += fmt::format(
@@ -387,32 +412,39 @@ std::string renderLivePage(const AdminView& v) {
         "<td>{}</td></tr>",
         htmlEscape(l["name"].get<std::string>()), htmlEscape(l["protocol"].get<std::string>()),
         htmlEscape(l["address"].get<std::string>()),
-        tcp ? htmlEscape(l["cluster"].get<std::string>()) : "routes",
-        l["connections_open"].dump(), l["connections_total"].dump(),
-        tcp ? l["bytes_received"].dump() : "-", tcp ? l["bytes_sent"].dump() : "-");
+        tcp ? htmlEscape(l["cluster"].get<std::string>()) : "routes", l["connections_open"].dump(),
+        l["connections_total"].dump(), tcp ? l["bytes_received"].dump() : "-",
+        tcp ? l["bytes_sent"].dump() : "-");
   }
   html += "</table>";
   for (const auto& c : json["clusters"]) {
-    html += fmt::format("<h2>{}</h2><p>{} &middot; {} &middot; {}{}</p>",
-                        htmlEscape(c["name"].get<std::string>()), htmlEscape(c["discovery"].get<std::string>()),
-                        htmlEscape(c.value("load_balancer", std::string(""))),
-                        c["ready"].get<bool>() ? "read" : "waiting for discovery",
-                        c.value("holding_previous_instances", false)
-                            ? " &middot; <span class=bad>set empty: holding previous instances</span>"
-                            : "");
-    html += "<table><tr><th>instance</th><th>shard</th><th>status</th><th>weight</th>"
-            "<th>in flight</th><th>connections</th><th>requests</th><th>5xx</th>"
-            "<th>connect failures</th><th>p50 ms</th><th>p99 ms</th></tr>";
+    html += fmt::format(
+        "<h2>{}</h2><p>{} &middot; {} &middot; {}{}</p>", htmlEscape(c["name"].get<std::string>()),
+        htmlEscape(c["discovery"].get<std::string>()),
+        htmlEscape(c.value("load_balancer", std::string(""))),
+        c["ready"].get<bool>() ? "read" : "waiting for discovery",
+        c.value("holding_previous_instances", false)
+            ? " &middot; <span class=bad>set empty: holding previous instances</span>"
+            : "");
+    html +=
+        "<table><tr><th>instance</th><th>shard</th><th>status</th><th>health</th>"
+        "<th>weight</th><th>in flight</th><th>connections</th><th>requests</th><th>5xx</th>"
+        "<th>connect failures</th><th>p50 ms</th><th>p99 ms</th></tr>";
     for (const auto& i : c["instances"]) {
       const std::string status = i["status"];
+      const std::string health = i["health"];
       html += fmt::format(
-          "<tr><td>{}</td><td>{}</td><td class={}>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}"
-          "</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-          htmlEscape(i["address"].get<std::string>()), i.contains("shard") ? i["shard"].dump() : "-",
-          status == "alive" ? "ok" : "draining", status, i["weight"].dump(),
-          i["in_flight"].dump(), i["connections"].dump(), i["requests"].dump(),
-          i["errors_5xx"].dump(), i["connect_failures"].dump(), i["latency_p50_ms"].dump(),
-          i["latency_p99_ms"].dump());
+          "<tr><td>{}</td><td>{}</td><td class={}>{}</td><td class={}>{}</td><td>{}</td><td>{}"
+          "</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+          htmlEscape(i["address"].get<std::string>()),
+          i.contains("shard") ? i["shard"].dump() : "-", status == "alive" ? "ok" : "draining",
+          status,
+          health == "healthy"    ? "ok"
+          : health == "starting" ? "draining"
+                                 : "bad",
+          health, i["weight"].dump(), i["in_flight"].dump(), i["connections"].dump(),
+          i["requests"].dump(), i["errors_5xx"].dump(), i["connect_failures"].dump(),
+          i["latency_p50_ms"].dump(), i["latency_p99_ms"].dump());
     }
     html += "</table>";
   }
