@@ -60,6 +60,36 @@ HttpResponse post(uint16_t port, const std::string& body) {
 }
 
 TEST(RetriesTest, ARefusingInstanceCostsNoRequestAndIsEjected) {
+  TestBackend a("a"), b("b"), dying("dying");
+  Gateway gateway;
+  ASSERT_TRUE(gateway.start(
+      kConfig, {{"WORKERS", "2"},
+                {"BACKENDS", Gateway::addressList({a.address(), b.address(), dying.address()})},
+                {"EXTRA",
+                 "    outlier_detection: { consecutive_failures: 3, base_ejection_ms: 60000, "
+                 "max_ejected_percent: 50 }"}}));
+  LoadLoop load(gateway.port());
+  // It has answered on both workers: from here on it is judged as any instance.
+  ASSERT_TRUE(eventually([&] { return load.byBackend()["dying"] >= 20; }, 20s));
+  dying.stop();
+  ASSERT_TRUE(load.waitForSuccesses(300, 20s));
+  load.stop();
+  EXPECT_TRUE(noFailures(load));
+  EXPECT_GT(metricSample(gateway.adminPort(), "switchyard_cluster_retries_total"), 0);
+  // Three refusals in a row on each worker eject it there: no more than 3 per worker.
+  EXPECT_LE(metricSample(gateway.adminPort(),
+                         "switchyard_upstream_connect_failures_total{cluster=\"web\",instance=\"" +
+                             dying.address()),
+            6);
+  EXPECT_EQ(
+      metricSample(gateway.adminPort(),
+                   "switchyard_upstream_ejected{cluster=\"web\",instance=\"" + dying.address()),
+      2);
+}
+
+TEST(RetriesTest, AnInstanceThatNeverListenedIsStartingCostsNoRequestAndIsTriedAboutOnceASecond) {
+  // Announced before it listens (or never comes up): refusals before its first connection back
+  // it off briefly instead of ejecting it for long.
   TestBackend a("a"), b("b");
   const std::string dead = deadAddress();
   Gateway gateway;
@@ -69,16 +99,25 @@ TEST(RetriesTest, ARefusingInstanceCostsNoRequestAndIsEjected) {
                 {"EXTRA",
                  "    outlier_detection: { consecutive_failures: 3, base_ejection_ms: 60000, "
                  "max_ejected_percent: 50 }"}}));
+  const auto t0 = std::chrono::steady_clock::now();
   LoadLoop load(gateway.port());
-  ASSERT_TRUE(load.waitForSuccesses(300, 20s));
+  ASSERT_TRUE(load.waitForSuccesses(1000, 20s));
   load.stop();
+  const auto seconds =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - t0);
   EXPECT_TRUE(noFailures(load));
-  EXPECT_GT(metricSample(gateway.adminPort(), "switchyard_cluster_retries_total"), 0);
-  // Three refusals in a row on each worker eject it there: no more than 3 per worker.
-  EXPECT_LE(
+  // Back-offs of 0.25, 0.5, then 1 s on each of the 2 workers.
+  const int64_t failures =
       metricSample(gateway.adminPort(),
-                   "switchyard_upstream_connect_failures_total{cluster=\"web\",instance=\"" + dead),
-      6);
+                   "switchyard_upstream_connect_failures_total{cluster=\"web\",instance=\"" + dead);
+  EXPECT_GE(failures, 2);
+  EXPECT_LE(failures, 2 * (3 + seconds.count() + 1)) << seconds.count() << " s";
+  EXPECT_EQ(metricSample(gateway.adminPort(),
+                         "switchyard_upstream_ejections_total{cluster=\"web\",instance=\"" + dead),
+            0);
+  EXPECT_EQ(metricSample(gateway.adminPort(),
+                         "switchyard_upstream_starting{cluster=\"web\",instance=\"" + dead),
+            2);
 }
 
 TEST(RetriesTest, AnInstanceThatResetsAtRandomCostsNoGetAndNoPostIsRepeated) {
@@ -192,6 +231,58 @@ TEST(RetriesTest, TheBudgetBoundsRetriesWhenEveryInstanceFails) {
   EXPECT_GT(metricSample(gateway.adminPort(),
                          "switchyard_cluster_retry_budget_exhausted_total{cluster=\"web\"}"),
             0);
+}
+
+TEST(RetriesTest, TheDefaultAdaptiveDeadlineMovesAGetOffAHungInstanceWithinASecond) {
+  TestBackend a("a"), hang("hang");
+  hang.setBehavior(BackendBehavior::delayed(30s));
+  Gateway gateway;
+  // Every retry and timeout setting is the default (per_try_timeout_ms: auto).
+  ASSERT_TRUE(
+      gateway.start(kConfig, {{"WORKERS", "1"},
+                              {"BACKENDS", Gateway::addressList({a.address(), hang.address()})},
+                              {"EXTRA", ""}}));
+  for (int i = 0; i < 10; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    HttpResponse r = HttpClient::get(gateway.port(), "/", {}, 10s);
+    ASSERT_EQ(r.status, 200) << r.describe();
+    EXPECT_EQ(r.header("x-backend"), "a");
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s) << "request " << i;
+  }
+  EXPECT_GE(hang.requestCount(), 1u);
+  EXPECT_GE(metricSample(gateway.adminPort(), "switchyard_cluster_try_timeouts_total"), 1);
+}
+
+TEST(RetriesTest, TheAdaptiveDeadlineNeverFailsARequestByItself) {
+  // A lone instance slower than the deadline while the cluster's latency is unknown (500 ms):
+  // there is nowhere to move, so the try waits for its answer instead of starting over.
+  TestBackend slow("slow");
+  slow.setBehavior(BackendBehavior::delayed(800ms));
+  Gateway gateway;
+  ASSERT_TRUE(gateway.start(
+      kConfig,
+      {{"WORKERS", "1"}, {"BACKENDS", Gateway::addressList({slow.address()})}, {"EXTRA", ""}}));
+  const auto t0 = std::chrono::steady_clock::now();
+  HttpResponse r = HttpClient::get(gateway.port(), "/", {}, 10s);
+  EXPECT_EQ(r.status, 200) << r.describe();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 1500ms);
+  EXPECT_EQ(slow.requestCount(), 1u);
+}
+
+TEST(RetriesTest, APostIsNeverMovedByTheAdaptiveDeadline) {
+  TestBackend a("a"), b("b");
+  a.setBehavior(BackendBehavior::delayed(700ms));
+  b.setBehavior(BackendBehavior::delayed(700ms));
+  Gateway gateway;
+  ASSERT_TRUE(
+      gateway.start(kConfig, {{"WORKERS", "1"},
+                              {"BACKENDS", Gateway::addressList({a.address(), b.address()})},
+                              {"EXTRA", ""}}));
+  for (int i = 0; i < 4; ++i) {
+    HttpResponse r = post(gateway.port(), "order #" + std::to_string(i));
+    EXPECT_EQ(r.status, 200) << r.describe();
+  }
+  EXPECT_EQ(a.requestCount() + b.requestCount(), 4u);  // each POST reached one instance once
 }
 
 TEST(RetriesTest, OutlierDetectionEjectsAnInstanceFailingInARowAndItComesBack) {

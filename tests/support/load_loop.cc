@@ -22,11 +22,18 @@ void LoadLoop::stop() {
 void LoadLoop::run() {
   while (!stop_) {
     ++sent_;
+    const auto start = std::chrono::steady_clock::now();
     HttpResponse response = HttpClient::get(port_, target_, {}, std::chrono::seconds(10));
+    const auto end = std::chrono::steady_clock::now();
+    const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(end - start);
+    if (took > kSlow) ++slow_;
+    if (took.count() > longest_ms_.load()) longest_ms_ = took.count();
     if (response.ok() && response.status >= 200 && response.status < 300) {
       ++succeeded_;
       std::lock_guard lock(mutex_);
-      ++by_backend_[response.header("x-backend")];
+      const std::string backend = response.header("x-backend");
+      ++by_backend_[backend];
+      first_answers_.try_emplace(backend, end);
     } else {
       ++failed_;
       std::lock_guard lock(mutex_);
@@ -39,6 +46,11 @@ void LoadLoop::run() {
 std::map<std::string, uint64_t> LoadLoop::byBackend() const {
   std::lock_guard lock(mutex_);
   return by_backend_;
+}
+
+std::map<std::string, std::chrono::steady_clock::time_point> LoadLoop::firstAnswers() const {
+  std::lock_guard lock(mutex_);
+  return first_answers_;
 }
 
 std::vector<std::string> LoadLoop::failures() const {

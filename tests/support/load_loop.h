@@ -31,6 +31,14 @@ class LoadLoop {
   uint64_t failed() const { return failed_.load(); }
   // Requests answered by each backend (the x-backend header of the test backends).
   std::map<std::string, uint64_t> byBackend() const;
+  // When each backend first answered one of this loop's requests (steady clock).
+  std::map<std::string, std::chrono::steady_clock::time_point> firstAnswers() const;
+  // Requests (failed or not) that took longer than kSlow, and the longest one.
+  static constexpr std::chrono::milliseconds kSlow{1000};
+  uint64_t slow() const { return slow_.load(); }
+  std::chrono::milliseconds longest() const {
+    return std::chrono::milliseconds(longest_ms_.load());
+  }
   // The first failures, described (status, error, x-switchyard-error), for assertion messages.
   std::vector<std::string> failures() const;
   // Waits until `n` more requests have succeeded than when called; false at the bound.
@@ -46,8 +54,11 @@ class LoadLoop {
   std::atomic<uint64_t> sent_{0};
   std::atomic<uint64_t> succeeded_{0};
   std::atomic<uint64_t> failed_{0};
+  std::atomic<uint64_t> slow_{0};
+  std::atomic<int64_t> longest_ms_{0};
   mutable std::mutex mutex_;
   std::map<std::string, uint64_t> by_backend_;
+  std::map<std::string, std::chrono::steady_clock::time_point> first_answers_;
   std::vector<std::string> failures_;
   std::thread thread_;
 };

@@ -27,6 +27,10 @@ class NginxServer {
   const TempDir& dir() const { return dir_; }
   std::string errorLog() const { return dir_.readFile("error.log"); }
 
+  // Its one process (master_process off): SIGSTOP freezes it as a hung machine would (the
+  // kernel keeps its connections and completes handshakes, nothing answers), SIGKILL kills it.
+  void signal(int sig) { process_.signal(sig); }
+
  private:
   TempDir dir_{"nginx"};
   ChildProcess process_;
