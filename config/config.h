@@ -186,9 +186,9 @@ struct Cluster {
   std::string name;
   Discovery discovery;
   UpstreamProtocol protocol = UpstreamProtocol::kHttp1;
-  // p2c_ewma: honours weights (operator weights, slow start) and steers away from a slow or hung
-  // instance within a few requests, as Finagle's and Linkerd's default balancers do.
-  LoadBalancerKind load_balancer = LoadBalancerKind::kP2cEwma;
+  // weighted_round_robin: in turn by weight, as HAProxy's, nginx's and Envoy's defaults; it
+  // honours operator weights and slow start (round_robin ignores weights).
+  LoadBalancerKind load_balancer = LoadBalancerKind::kWeightedRoundRobin;
   std::string hash_on;  // header:NAME | cookie:NAME | source_ip
   // A new instance's share ramps up over this time from its first answer (a cold JVM is not
   // flooded); 0 = off.

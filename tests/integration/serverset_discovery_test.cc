@@ -38,6 +38,7 @@ listeners:
 clusters:
   - name: web
     discovery: { serverset: "/aurora/www-data/prod/web", endpoint: http }
+    slow_start_ms: 0  # what is tested here is membership: a new member takes its share at once
   - name: curator
     discovery: { serverset: "/services/checkout", format: curator }
   - name: nerve

@@ -142,7 +142,7 @@ TEST(ConfigLoaderTest, MinimalFileGetsEveryDefault) {
   EXPECT_EQ(app.discovery.kind, DiscoveryKind::kStatic);
   EXPECT_EQ(app.discovery.format, ServerSetFormat::kServerSet);
   EXPECT_EQ(app.protocol, UpstreamProtocol::kHttp1);
-  EXPECT_EQ(app.load_balancer, LoadBalancerKind::kP2cEwma);
+  EXPECT_EQ(app.load_balancer, LoadBalancerKind::kWeightedRoundRobin);
   EXPECT_EQ(app.hash_on, "");
   EXPECT_EQ(app.slow_start_ms, 5000u);
   EXPECT_EQ(app.retries.per_try_timeout_ms, std::nullopt);  // auto

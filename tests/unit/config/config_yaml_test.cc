@@ -36,7 +36,7 @@ TEST(ConfigYamlTest, MinimalFileRoundTripsWithEveryDefaultWritten) {
   EXPECT_NE(yaml.find("workers: auto"), std::string::npos) << yaml;
   EXPECT_NE(yaml.find("connect_timeout_ms: 250"), std::string::npos) << yaml;
   EXPECT_NE(yaml.find("max_header_bytes: 65536"), std::string::npos) << yaml;
-  EXPECT_NE(yaml.find("load_balancer: p2c_ewma"), std::string::npos) << yaml;
+  EXPECT_NE(yaml.find("load_balancer: weighted_round_robin"), std::string::npos) << yaml;
   EXPECT_NE(yaml.find("per_try_timeout_ms: auto"), std::string::npos) << yaml;
 }
 
