@@ -46,7 +46,7 @@ int runCheck(const std::string& path) {
   return 0;
 }
 
-int runServe(const std::string& path) {
+int runServe(const std::string& path, const std::string& takeover_socket) {
   auto loaded = config::loadConfigFile(path);
   if (!reportErrors(loaded)) {
     std::cerr << "switchyard: refusing to start with an invalid configuration\n";
@@ -55,7 +55,8 @@ int runServe(const std::string& path) {
   // Signals are handled by the control thread's signal_set; block them in every thread so
   // that none is delivered to a worker by default action first.
   std::signal(SIGPIPE, SIG_IGN);
-  proxy::Server server(std::make_shared<const config::Config>(std::move(loaded.config)));
+  proxy::Server server(std::make_shared<const config::Config>(std::move(loaded.config)),
+                       takeover_socket);
   auto bound = server.bind();
   if (!bound) {
     spdlog::error("{}", bound.error().message);
@@ -77,6 +78,10 @@ int main(int argc, char** argv) {
   std::string config_path;
   auto* serve = app.add_subcommand("serve", "Run the gateway (SIGHUP reloads, SIGTERM drains)");
   serve->add_option("--config,-c", config_path, "YAML configuration file")->required();
+  std::string takeover_socket;
+  serve->add_option("--takeover-socket", takeover_socket,
+                    "Unix socket of binary upgrades: take the listening sockets of the gateway "
+                    "running there (it then drains and exits), and offer ours there to the next");
   auto* check = app.add_subcommand("check", "Validate a configuration file and print every error");
   check->add_option("--config,-c", config_path, "YAML configuration file")->required();
 
@@ -89,7 +94,7 @@ int main(int argc, char** argv) {
     // --help and --version exit 0; a bad flag is a usage error: exit status 2.
     return app.exit(e) == 0 ? 0 : 2;
   }
-  if (serve->parsed()) return runServe(config_path);
+  if (serve->parsed()) return runServe(config_path, takeover_socket);
   if (check->parsed()) return runCheck(config_path);
   if (announce.parsed()) return announce.run();
   if (ctl.parsed()) return ctl.run();

@@ -1,6 +1,8 @@
 #include "proxy/server.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <zookeeper/zookeeper.h>
 
 #include <boost/asio/ip/address.hpp>
@@ -55,7 +57,8 @@ uint32_t workerCount(const config::Config& c) {
 
 }  // namespace
 
-Server::Server(std::shared_ptr<const config::Config> config) : config_(std::move(config)) {
+Server::Server(std::shared_ptr<const config::Config> config, std::string takeover_socket)
+    : config_(std::move(config)), takeover_path_(std::move(takeover_socket)) {
   if (!config_->access_log.path.empty()) {
     access_log_ =
         std::make_unique<AccessLogSink>(config_->access_log.path, config_->access_log.format);
@@ -106,6 +109,19 @@ Result<bool> Server::bind() {
   for (auto& w : workers_) w->applyTls(tls_);
   while (listener_connections_.size() < config_->listeners.size())
     listener_connections_.emplace_back(0);
+  if (!takeover_path_.empty()) {
+    auto taken = TakeoverClient::connect(takeover_path_, std::chrono::seconds(5));
+    if (auto* client = std::get_if<std::unique_ptr<TakeoverClient>>(&taken)) {
+      takeover_ = std::move(*client);
+      spdlog::info("takeover: {} listening socket(s) from the gateway running at {}",
+                   takeover_->sockets().size(), takeover_path_);
+    } else if (const auto& failure = std::get<TakeoverClient::Failure>(taken); failure.nobody) {
+      spdlog::info("takeover: no gateway running at {}: binding every listener", takeover_path_);
+    } else {
+      spdlog::warn("takeover from {} failed ({}): binding every listener", takeover_path_,
+                   failure.message);
+    }
+  }
   for (uint32_t li = 0; li < config_->listeners.size(); ++li) {
     const auto& l = config_->listeners[li];
     if (l.protocol != config::ListenerProtocol::kHttp &&
@@ -113,16 +129,79 @@ Result<bool> Server::bind() {
         l.protocol != config::ListenerProtocol::kTcp)
       return makeError("listener \"" + l.name + "\": protocol " + config::toString(l.protocol) +
                        " is not supported yet");
-    for (auto& w : workers_) {
-      auto a = openReusePort(w->context(), l.address);
-      if (!a) return a.error();
-      w->addAcceptor(li, std::move(a.value()), &listener_connections_[li]);
-    }
+    auto bound = bindListener(li);
+    if (!bound) return bound;
   }
-  auto admin = admin_.start(config_->admin.address);
+  const int admin_fd =
+      takeover_ ? takeover_->take(HandedSocket::Kind::kAdmin, config_->admin.address.str()) : -1;
+  auto admin = admin_fd >= 0 ? admin_.adopt(admin_fd) : admin_.start(config_->admin.address);
   if (!admin) return admin.error();
+  // What the next process will take over: the descriptors stay open while this one serves (the
+  // workers close theirs when they drain, after a handover). Listed before any worker runs.
+  for (auto& w : workers_)
+    for (const auto& [li, fd] : w->listeningSockets())
+      offered_.push_back({HandedSocket::Kind::kListener, config_->listeners[li].address.str(), fd});
+  if (int fd = admin_.nativeHandle(); fd >= 0)
+    offered_.push_back({HandedSocket::Kind::kAdmin, config_->admin.address.str(), fd});
   admin_endpoint_ = admin.value();
   return true;
+}
+
+Result<bool> Server::bindListener(uint32_t li) {
+  const auto& l = config_->listeners[li];
+  const std::string address = l.address.str();
+  auto adopt = [&](Worker& w, int fd) -> Result<bool> {
+    sockaddr_storage addr{};
+    socklen_t len = sizeof addr;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    tcp::acceptor a(w.context());
+    error_code ec;
+    a.assign(addr.ss_family == AF_INET6 ? tcp::v6() : tcp::v4(), fd, ec);
+    if (ec) {
+      ::close(fd);
+      return makeError("listener " + l.name + ": socket handed over: " + ec.message());
+    }
+    w.addAcceptor(li, std::move(a), &listener_connections_[li]);
+    return true;
+  };
+  // One socket per worker: the previous process's first (the connections waiting in their
+  // queues are accepted here), a new SO_REUSEPORT one where it had fewer workers.
+  for (auto& w : workers_) {
+    const int fd = takeover_ ? takeover_->take(HandedSocket::Kind::kListener, address) : -1;
+    if (fd >= 0) {
+      auto adopted = adopt(*w, fd);
+      if (!adopted) return adopted;
+      continue;
+    }
+    auto a = openReusePort(w->context(), l.address);
+    if (!a) return a.error();
+    w->addAcceptor(li, std::move(a.value()), &listener_connections_[li]);
+  }
+  // It had more workers than this process: their sockets too, or what waits there is lost.
+  for (size_t i = 0; takeover_; ++i) {
+    const int fd = takeover_->take(HandedSocket::Kind::kListener, address);
+    if (fd < 0) break;
+    auto adopted = adopt(*workers_[i % workers_.size()], fd);
+    if (!adopted) return adopted;
+  }
+  return true;
+}
+
+void Server::offerSockets() {
+  if (takeover_path_.empty()) return;
+  offer_ = std::make_unique<TakeoverServer>(
+      control_, takeover_path_, [this] { return offered_; },
+      [this] {
+        handed_over_ = true;
+        spdlog::info("takeover: the new process serves; draining this one");
+        if (!shutting_down_) shutdown();
+      });
+  auto started = offer_->start();
+  if (!started) {
+    spdlog::warn("{}: a binary upgrade cannot take this gateway's sockets over",
+                 started.error().message);
+    offer_.reset();
+  }
 }
 
 int Server::run() {
@@ -134,6 +213,17 @@ int Server::run() {
   watchWeights();
   for (auto& w : workers_) w->applySnapshot(published_ ? published_ : clusters_->current());
   for (auto& w : workers_) w->start();
+  if (takeover_) {
+    // Every worker accepts now: the previous process may stop.
+    auto told = takeover_->ready();
+    if (told)
+      spdlog::info("takeover: the previous gateway drains and exits");
+    else
+      spdlog::warn("takeover: the previous gateway at {}: {}", takeover_path_,
+                   told.error().message);
+    takeover_.reset();  // closes the sockets this configuration does not use
+  }
+  offerSockets();
   spdlog::info("switchyard serving: {} worker(s), {} listener(s), admin on {}:{}", workers_.size(),
                config_->listeners.size(), admin_endpoint_.address().to_string(),
                admin_endpoint_.port());
@@ -381,6 +471,7 @@ void Server::shutdown() {
   spdlog::info("draining: no new connections; finishing requests in flight (at most {} ms)",
                grace_ms);
   admin_.stop();
+  if (offer_) offer_->stop();
   clusters_->stop();
   if (weights_) weights_->stop();
   if (splits_) splits_->stop();
@@ -389,20 +480,22 @@ void Server::shutdown() {
   if (zookeeper_) zookeeper_->stop();
   for (auto& w : workers_) {
     Worker* worker = w.get();
-    worker->post([this, worker] {
-      worker->drain([this] {
-        asio::post(control_, [this] {
-          if (++workers_drained_ == workers_.size()) {
-            // Every worker reported its drain complete: nothing of value is left on their
-            // loops (a handler still queued would only delay the join), so they stop here
-            // rather than whenever their last pending operation ends.
-            for (auto& w : workers_) w->context().stop();
-            shutdown_timer_.cancel();
-            signals_.cancel();
-            control_.stop();
-          }
-        });
-      });
+    worker->post([this, worker, take_backlog = !handed_over_] {
+      worker->drain(
+          [this] {
+            asio::post(control_, [this] {
+              if (++workers_drained_ == workers_.size()) {
+                // Every worker reported its drain complete: nothing of value is left on their
+                // loops (a handler still queued would only delay the join), so they stop here
+                // rather than whenever their last pending operation ends.
+                for (auto& w : workers_) w->context().stop();
+                shutdown_timer_.cancel();
+                signals_.cancel();
+                control_.stop();
+              }
+            });
+          },
+          take_backlog);
     });
   }
   shutdown_timer_.expires_after(std::chrono::milliseconds(grace_ms));
@@ -419,10 +512,10 @@ void Server::shutdown() {
     shutdown_timer_.expires_after(kForcedStopAfterClose);
     shutdown_timer_.async_wait([this](error_code ec) {
       if (ec) return;
-      spdlog::error("{} of {} worker(s) still had sessions {} ms after closing them; stopping anyway",
-                    workers_.size() - workers_drained_, workers_.size(),
-                    std::chrono::duration_cast<std::chrono::milliseconds>(kForcedStopAfterClose)
-                        .count());
+      spdlog::error(
+          "{} of {} worker(s) still had sessions {} ms after closing them; stopping anyway",
+          workers_.size() - workers_drained_, workers_.size(),
+          std::chrono::duration_cast<std::chrono::milliseconds>(kForcedStopAfterClose).count());
       forced_stop_ = true;
       for (auto& w : workers_) w->context().stop();
       signals_.cancel();

@@ -17,6 +17,7 @@
 #include "proxy/admin/admin_backend.h"
 #include "proxy/admin/admin_server.h"
 #include "proxy/health_checker.h"
+#include "proxy/listener_takeover.h"
 #include "proxy/worker.h"
 #include "routing/cluster_manager.h"
 #include "routing/shared_splits.h"
@@ -28,7 +29,9 @@ class TlsContextSet;
 
 class Server final : public AdminBackend {
  public:
-  explicit Server(std::shared_ptr<const config::Config> config);
+  // `takeover_socket`: where a running gateway offers its listening sockets (taken over by
+  // bind()), and where this one offers them to the next (listener_takeover.h); empty = neither.
+  explicit Server(std::shared_ptr<const config::Config> config, std::string takeover_socket = {});
   ~Server() override;
 
   // Binds every listener on every worker and the admin address; the error says what failed.
@@ -66,6 +69,10 @@ class Server final : public AdminBackend {
   void runNextChange();
   void applyOperatorChange(const OperatorChange& change, std::function<void(AdminAnswer)> done);
   void shutdown();
+  // bind(): a listener's acceptor on each worker, from the sockets a previous process handed
+  // over first, then new ones.
+  Result<bool> bindListener(uint32_t li);
+  void offerSockets();
 
   std::shared_ptr<const config::Config> config_;
   boost::asio::io_context control_{1};
@@ -92,6 +99,13 @@ class Server final : public AdminBackend {
   AdminServer admin_{control_, *this};
   boost::asio::ip::tcp::endpoint admin_endpoint_;
   bool shutting_down_ = false;
+  // Binary upgrade (listener_takeover.h): the path, the previous process's sockets while bind()
+  // and run() use them, this process's offer, and whether it handed them to a new process.
+  std::string takeover_path_;
+  std::unique_ptr<TakeoverClient> takeover_;
+  std::unique_ptr<TakeoverServer> offer_;
+  std::vector<HandedSocket> offered_;
+  bool handed_over_ = false;
   size_t workers_drained_ = 0;
   bool forced_stop_ = false;  // the drain never completed (see shutdown())
 };

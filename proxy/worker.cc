@@ -232,7 +232,14 @@ void Worker::tick() {
   });
 }
 
-void Worker::drain(std::function<void()> on_drained) {
+std::vector<std::pair<uint32_t, int>> Worker::listeningSockets() {
+  std::vector<std::pair<uint32_t, int>> out;
+  for (auto& a : acceptors_)
+    if (a->acceptor.is_open()) out.emplace_back(a->listener_index, a->acceptor.native_handle());
+  return out;
+}
+
+void Worker::drain(std::function<void()> on_drained, bool take_backlog) {
   draining_ = true;
   on_drained_ = std::move(on_drained);
   // drain() may close sessions; take a copy since closing can unregister synchronously.
@@ -244,7 +251,7 @@ void Worker::drain(std::function<void()> on_drained) {
     // answered with Connection: close (the worker is draining).
     error_code ec;
     a->acceptor.non_blocking(true, ec);
-    for (int i = 0; !ec && i < kMaxBacklogTaken; ++i) {
+    for (int i = 0; take_backlog && !ec && i < kMaxBacklogTaken; ++i) {
       tcp::socket socket = a->acceptor.accept(ec);
       if (ec) break;
       startSession(a->listener_index, std::move(socket));

@@ -72,7 +72,12 @@ class Worker {
   // Stop accepting, close idle connections, let busy ones finish their exchange, then call
   // `on_drained` (on this thread) once no session is left and the upstream HTTP/2 connections
   // have parted with GOAWAY (for at most kUpstreamGoAwayWait).
-  void drain(std::function<void()> on_drained);
+  // (listener index, descriptor) of every listening socket of this worker, for a takeover by a
+  // new process. Before the worker starts (the control thread lists them at bind time).
+  std::vector<std::pair<uint32_t, int>> listeningSockets();
+  // `take_backlog`: accept what waits in the listening sockets before closing them (false when
+  // a new process took them over and accepts it).
+  void drain(std::function<void()> on_drained, bool take_backlog = true);
   // Closes every session at once (the drain deadline passed).
   void closeAll();
   StatsReport collectStats() const;
@@ -110,7 +115,7 @@ class Worker {
   std::vector<std::atomic<int64_t>*> open_across_workers_;
   std::vector<int64_t> counted_open_;
   bool reconcile_posted_ = false;
-  std::map<std::string, ClusterStats> removed_clusters_;   // figures of clusters gone by reload
+  std::map<std::string, ClusterStats> removed_clusters_;  // figures of clusters gone by reload
   std::list<DownstreamSession*> sessions_;
   std::unique_ptr<AccessLogBuffer> access_log_;
   bool draining_ = false;

@@ -1,5 +1,7 @@
 #include "proxy/admin/admin_server.h"
 
+#include <sys/socket.h>
+
 #include <boost/asio/ip/address.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
@@ -95,12 +97,10 @@ class AdminServer::Session : public std::enable_shared_from_this<AdminServer::Se
         v.stats = &stats;
         auto zookeeper = self->backend_.zookeeper();
         if (zookeeper) v.zookeeper = &*zookeeper;
-        v.uptime_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                                         kStartTime)
-                               .count();
+        v.uptime_seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - kStartTime).count();
         if (path == "/metrics")
-          return self->reply(http::status::ok, "text/plain; version=0.0.4",
-                             renderPrometheus(v));
+          return self->reply(http::status::ok, "text/plain; version=0.0.4", renderPrometheus(v));
         if (path == "/clusters")
           return self->reply(http::status::ok, "application/json", renderClustersJson(v));
         self->reply(http::status::ok, "text/html; charset=utf-8", renderLivePage(v));
@@ -187,6 +187,17 @@ Result<tcp::endpoint> AdminServer::start(const HostPort& address) {
   if (!ec) acceptor_.bind(ep, ec);
   if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) return makeError("admin address " + address.str() + ": " + ec.message());
+  accept();
+  return acceptor_.local_endpoint();
+}
+
+Result<tcp::endpoint> AdminServer::adopt(int fd) {
+  error_code ec;
+  sockaddr_storage addr{};
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  acceptor_.assign(addr.ss_family == AF_INET6 ? tcp::v6() : tcp::v4(), fd, ec);
+  if (ec) return makeError("admin socket handed over: " + ec.message());
   accept();
   return acceptor_.local_endpoint();
 }

@@ -20,6 +20,10 @@ class AdminServer {
 
   // Binds (an error says why it could not) and starts accepting.
   Result<boost::asio::ip::tcp::endpoint> start(const HostPort& address);
+  // Serves on a listening socket a previous process handed over (listener_takeover.h).
+  Result<boost::asio::ip::tcp::endpoint> adopt(int fd);
+  // The listening socket's descriptor (to hand over), or -1.
+  int nativeHandle() { return acceptor_.is_open() ? acceptor_.native_handle() : -1; }
   void stop();
 
  private:
