@@ -37,11 +37,13 @@ SwitchyardProcess::SwitchyardProcess(std::string config_yaml, uint16_t admin_por
 // child_ SIGKILLs and reaps a gateway still running.
 SwitchyardProcess::~SwitchyardProcess() = default;
 
-::testing::AssertionResult SwitchyardProcess::start(std::chrono::milliseconds ready_timeout) {
+::testing::AssertionResult SwitchyardProcess::start(std::chrono::milliseconds ready_timeout,
+                                                    const std::vector<std::string>& extra_args) {
   if (child_.pid() > 0) return ::testing::AssertionFailure() << "already started";
+  std::vector<std::string> argv = {SWITCHYARD_BINARY, "serve", "--config", config_path_};
+  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   const std::string error =
-      child_.spawn({SWITCHYARD_BINARY, "serve", "--config", config_path_}, dir_.path(),
-                   dir_.file("stdout.log"), dir_.file("stderr.log"));
+      child_.spawn(argv, dir_.path(), dir_.file("stdout.log"), dir_.file("stderr.log"));
   if (!error.empty()) return ::testing::AssertionFailure() << error;
 
   auto deadline = Clock::now() + ready_timeout;

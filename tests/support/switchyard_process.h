@@ -32,10 +32,11 @@ class SwitchyardProcess {
   SwitchyardProcess(const SwitchyardProcess&) = delete;
   SwitchyardProcess& operator=(const SwitchyardProcess&) = delete;
 
-  // Spawns `SWITCHYARD_BINARY serve --config FILE` and waits for /ready = 200. On failure the
-  // message carries the last /ready answer and the captured stderr.
+  // Spawns `SWITCHYARD_BINARY serve --config FILE [extra_args...]` and waits for /ready = 200.
+  // On failure the message carries the last /ready answer and the captured stderr.
   ::testing::AssertionResult start(
-      std::chrono::milliseconds ready_timeout = std::chrono::seconds(10));
+      std::chrono::milliseconds ready_timeout = std::chrono::seconds(10),
+      const std::vector<std::string>& extra_args = {});
 
   pid_t pid() const { return child_.pid(); }
   uint16_t adminPort() const { return admin_port_; }
