@@ -25,6 +25,9 @@ namespace {
 // After the drain deadline every session is closed; this long after that the process stops even
 // if one has not let go.
 constexpr auto kForcedStopAfterClose = std::chrono::seconds(5);
+// How long a process taking over waits for its discovery before giving up (the previous one
+// serves meanwhile).
+constexpr auto kTakeoverReadyWait = std::chrono::seconds(60);
 
 Result<tcp::acceptor> openReusePort(asio::io_context& ctx, const HostPort& address) {
   error_code ec;
@@ -211,6 +214,22 @@ int Server::run() {
   // connection is accepted without routes.
   clusters_->apply(config_);
   watchWeights();
+  if (takeover_) {
+    // The previous process serves until this one knows its instances: accepting from the shared
+    // sockets before would answer 503. It waits as long as discovery takes (a ZooKeeper read),
+    // within kTakeoverReadyWait; past that this process gives up and the other goes on.
+    spdlog::info("takeover: waiting until every discovery source has been read");
+    const auto deadline = Clock::now() + kTakeoverReadyWait;
+    while (!clusters_->ready() && Clock::now() < deadline) {
+      control_.run_for(std::chrono::milliseconds(20));
+      if (control_.stopped()) control_.restart();
+    }
+    if (!clusters_->ready()) {
+      spdlog::error("takeover: discovery not ready within {} s; the previous gateway goes on",
+                    std::chrono::duration_cast<std::chrono::seconds>(kTakeoverReadyWait).count());
+      return 1;
+    }
+  }
   for (auto& w : workers_) w->applySnapshot(published_ ? published_ : clusters_->current());
   for (auto& w : workers_) w->start();
   if (takeover_) {

@@ -21,6 +21,8 @@
 #include "tests/support/switchyard_process.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_backend.h"
+#include "tests/support/zk_test_client.h"
+#include "tests/support/zookeeper_server.h"
 
 namespace switchyard::support {
 namespace {
@@ -167,6 +169,62 @@ TEST_F(BinaryUpgradeTest, ANewProcessThatFailsBeforeServingLeavesTheOldOneServin
   ASSERT_TRUE(startGeneration(yaml));
   ASSERT_TRUE(previousExited());
   EXPECT_EQ(HttpClient::get(listen_, "/", {}, 5s).status, 200);
+}
+
+TEST_F(BinaryUpgradeTest, TheNewProcessTakesOverOnlyOnceItHasReadItsServerSets) {
+  // Accepting from the shared sockets before its instances are known would answer 503: with
+  // ZooKeeper down, the new process waits and the old one serves; when ZooKeeper is back, the
+  // new one reads its set and takes over.
+  ZooKeeperServer zk;
+  ASSERT_TRUE(zk.start());
+  TestBackend a("a");
+  {
+    ZkTestClient client;
+    ASSERT_TRUE(client.connect(zk.connectString()));
+    ASSERT_TRUE(client.createPath("/aurora/web"));
+    auto m = client.create("/aurora/web/member_",
+                           "{\"serviceEndpoint\": {\"host\": \"127.0.0.1\", \"port\": " +
+                               std::to_string(a.port()) + "}, \"status\": \"ALIVE\"}",
+                           ZkNodeMode::kPersistentSequential);
+    ASSERT_TRUE(m.ok());
+  }
+  const std::string yaml = fillTemplate(R"(
+zookeeper: { servers: "${ZK}", session_timeout_ms: 4000 }
+workers: 2
+listeners:
+  - name: web
+    address: "127.0.0.1:${LISTEN}"
+    routes: [ { match: { path_prefix: "/" }, cluster: web } ]
+clusters:
+  - name: web
+    discovery: { serverset: /aurora/web }
+admin:
+  address: "127.0.0.1:${ADMIN}"
+)",
+                                        {{"ZK", zk.connectString()},
+                                         {"LISTEN", std::to_string(listen_)},
+                                         {"ADMIN", std::to_string(admin_)}});
+  ASSERT_TRUE(startGeneration(yaml));
+  LoadLoop load(listen_);
+  ASSERT_TRUE(load.waitForSuccesses(100, 10s));
+  zk.stop();
+  generations_.push_back(std::make_unique<SwitchyardProcess>(yaml, admin_));
+  (void)generations_.back()->start(3s, {"--takeover-socket", socket_});
+  ASSERT_TRUE(eventually(
+      [&] {
+        return generations_.back()->stderrText().find("waiting until every discovery source") !=
+               std::string::npos;
+      },
+      5s));
+  // Meanwhile the old process serves every request.
+  ASSERT_TRUE(load.waitForSuccesses(300, 10s));
+  EXPECT_TRUE(generations_[0]->running());
+  ASSERT_TRUE(zk.start());
+  ASSERT_TRUE(previousExited());
+  ASSERT_TRUE(load.waitForSuccesses(100, 10s));
+  load.stop();
+  EXPECT_EQ(load.failed(), 0u) << "of " << load.sent() << ", first: "
+                               << (load.failures().empty() ? "" : load.failures()[0]);
 }
 
 TEST_F(BinaryUpgradeTest, SigtermStillDrainsAndRemovesTheTakeoverSocket) {
