@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages Switchyard needs to build, test, demo and benchmark.
 # Idempotent: dpkg-query finds what is missing first, so a second run is fast and offline.
+#   scripts/install-deps.sh          installs what is missing (as root)
+#   scripts/install-deps.sh --list   prints the package names, one a line, and installs nothing
+#                                    (scripts/check-deps.sh reads them)
 set -euo pipefail
 
 packages=(
@@ -17,6 +20,12 @@ packages=(
   # Python modules the test clients import (Debian's /usr/bin/python3, not the one first on PATH)
   python3-hpack
 )
+
+case "${1:-}" in
+  "") ;;
+  --list) printf '%s\n' "${packages[@]}"; exit 0 ;;
+  *) echo "install-deps: unknown argument '$1' (want --list, or nothing)" >&2; exit 2 ;;
+esac
 
 missing=()
 for pkg in "${packages[@]}"; do
