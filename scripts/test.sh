@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds (RelWithDebInfo unless told otherwise), runs every test and
+# Installs what is missing, checks that the install step covers what the tests use
+# (scripts/check-deps.sh), builds (RelWithDebInfo unless told otherwise), runs every test and
 # prints ctest's summary. Exit status: ctest's.
 #   scripts/test.sh [Debug|Release|RelWithDebInfo] [--sanitize] [-- extra ctest args]
 set -euo pipefail
@@ -20,6 +21,9 @@ export BUILD_DIR=${BUILD_DIR:-$build_dir}
 build_dir=$BUILD_DIR
 
 "$root/scripts/install-deps.sh"
+# Before the build, so that a command or module the tests use but the install step does not
+# install fails here, by name, rather than as a few mysterious test failures on a fresh machine.
+"$root/scripts/check-deps.sh"
 "$root/scripts/build.sh" "${build_args[@]}"
 
 # ctest prints "100% tests passed, 0 tests failed out of N" and the list of failures; keep its
