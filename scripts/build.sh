@@ -1,26 +1,36 @@
 #!/usr/bin/env bash
 # Configures and builds Switchyard with CMake + Ninja (ccache on).
-#   scripts/build.sh [Debug|Release|RelWithDebInfo] [--sanitize]
+#   scripts/build.sh [Debug|Release|RelWithDebInfo] [--sanitize] [--target NAME]...
 # Build dir: build/ (build-asan/ with --sanitize, ASan + UBSan); BUILD_DIR=... overrides it.
+# --target builds only NAME (and what it needs), e.g. `switchyard`; default: everything.
 # JOBS=... overrides the parallelism (default: every core).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build_type=RelWithDebInfo
 sanitize=OFF
-for arg in "$@"; do
-  case "$arg" in
-    Debug | Release | RelWithDebInfo | MinSizeRel) build_type=$arg ;;
+targets=()
+while (($#)); do
+  case "$1" in
+    Debug | Release | RelWithDebInfo | MinSizeRel) build_type=$1 ;;
     --sanitize) sanitize=ON ;;
+    --target)
+      [[ -n ${2:-} ]] || { echo "build.sh: --target needs a target name" >&2; exit 2; }
+      targets+=("$2")
+      shift
+      ;;
+    --target=*) targets+=("${1#--target=}") ;;
     -h | --help)
-      sed -n '2,5p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+      sed -n '2,6p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     *)
-      echo "build.sh: unknown argument '$arg' (want Debug|Release|RelWithDebInfo, --sanitize)" >&2
+      echo "build.sh: unknown argument '$1' (want Debug|Release|RelWithDebInfo, --sanitize," \
+        "--target NAME)" >&2
       exit 2
       ;;
   esac
+  shift
 done
 
 if [[ -z "${BUILD_DIR:-}" ]]; then
@@ -30,9 +40,9 @@ fi
 launcher=()
 if command -v ccache >/dev/null; then launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi
 
-echo "build.sh: $build_type, sanitize=$sanitize, in $BUILD_DIR"
+echo "build.sh: $build_type, sanitize=$sanitize, in $BUILD_DIR${targets[*]:+, target ${targets[*]}}"
 cmake -S "$root" -B "$BUILD_DIR" -G Ninja \
   -DCMAKE_BUILD_TYPE="$build_type" \
   -DSWITCHYARD_SANITIZE="$sanitize" \
   "${launcher[@]}"
-ninja -C "$BUILD_DIR" -j"${JOBS:-$(nproc)}"
+ninja -C "$BUILD_DIR" -j"${JOBS:-$(nproc)}" "${targets[@]}"

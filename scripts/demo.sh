@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs the gateway with ZooKeeper discovery, as root:
 #   scripts/demo.sh
-# Installs what is missing, builds Release, then starts, all on loopback:
+# Installs what is missing, builds the `switchyard` target alone, Release, in build-release/ (the
+# tests' build/ is left alone; with ccache a rebuild from scratch takes seconds), then starts,
+# all on loopback:
 #   - a local ZooKeeper (Debian's `zookeeper` package) in a temp dir, on a free port;
 #   - four demo backends: web-1..3 on 127.0.0.1:9101-9103, api-1 on 9104;
 #   - `switchyard announce` for each web backend: a member of the ServerSet /demo/web, withdrawn
@@ -24,8 +26,8 @@ other_backends=("api-1 9104")
 if [[ -n "${SWITCHYARD_BIN:-}" ]]; then
   binary=$SWITCHYARD_BIN  # a binary built elsewhere: no build
 else
-  "$root/scripts/build.sh" Release
-  binary=$root/build/switchyard
+  BUILD_DIR=$root/build-release "$root/scripts/build.sh" Release --target switchyard
+  binary=$root/build-release/switchyard
 fi
 zk_classpath=/usr/share/java/zookeeper.jar:/usr/share/java/slf4j-simple.jar
 if ! command -v java >/dev/null || [[ ! -e /usr/share/java/zookeeper.jar ]]; then
