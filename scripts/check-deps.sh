@@ -470,6 +470,12 @@ def check():
             used_in = users[0]
             paths, reason = found[(kind, name)]
             owner = next(((p, owned[p]) for p in paths or [] if p in owned), None)
+            if not owner and paths is None and all(u in own for u in users):
+                # Used only by a script that installs its own packages before it runs them (on a
+                # machine that never ran it, they are simply not there yet).
+                lines.append(f"  {label[kind]:<13} {name:<28} (not installed: {used_in} "
+                             f"installs {', '.join(sorted(own[used_in]))} itself)")
+                continue
             if not owner:
                 reason = reason or f"{paths[0]} is owned by no package (installed by hand?)"
                 failures.append(f"{label[kind]} '{name}' (used in {used_in}): {reason}")
