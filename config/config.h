@@ -1,5 +1,5 @@
 #pragma once
-// The YAML configuration as plain structs with their defaults (DESIGN.md, "Configuration").
+// The YAML configuration as plain structs with their defaults (docs/configuration.md).
 // Loading and validation live in config_loader.h; nothing here does I/O. Every struct compares by
 // value (reload diffs, the YAML round trip).
 
@@ -54,7 +54,7 @@ struct Tls {
   bool operator==(const Tls&) const = default;
 };
 
-// Protection of the listener against bad or slow clients. Not in DESIGN.md's example: these are
+// Protection of the listener against bad or slow clients (docs/configuration.md): these are
 // the knobs nginx and HAProxy operators expect (client_header_timeout, large_client_header_buffers,
 // client_max_body_size, keepalive_timeout), with the same spirit of defaults.
 struct ListenerLimits {

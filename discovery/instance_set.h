@@ -18,8 +18,9 @@ struct Instance {
   double weight = 1.0;            // from the source (file, nerve); 1.0 = normal, 0 = no traffic
   std::string member;             // znode name ("member_0000000007") where there is one
 
-  // Identity is the routed host:port (DESIGN.md): a re-join under a new znode name is the same
-  // instance. Equality compares every field so that a changed weight or shard is a change.
+  // Identity is the routed host:port (docs/discovery-formats.md): a re-join under a new znode
+  // name is the same instance. Equality compares every field so that a changed weight or shard
+  // is a change.
   friend bool operator==(const Instance&, const Instance&) = default;
 };
 

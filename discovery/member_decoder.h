@@ -1,6 +1,6 @@
 #pragma once
 // Decodes one znode's data into a member of a ServerSet, for the three writers' formats of
-// DESIGN.md ("Discovery formats"), and Finagle weight vectors. Pure functions: no I/O, no
+// docs/discovery-formats.md, and Finagle weight vectors. Pure functions: no I/O, no
 // logging, no exception escapes; any thread. A malformed document is a Rejection whose `reason`
 // is a short, fixed metric label (switchyard_discovery_rejected_members_total{reason}) and whose
 // `detail` says what was wrong, for a rate-limited log line.
@@ -64,7 +64,7 @@ DecodedMember decodeMember(std::string_view data, config::ServerSetFormat format
                            std::string_view endpoint);
 
 // Whether a child of the watched path is a member to read. serverset: names starting with
-// "member_" (DESIGN.md: any other child, such as a Finagle "vector_" node, is not a member).
+// "member_" (docs/discovery-formats.md: any other child, such as a "vector_" node, is not one).
 // curator: every child (each is an instance id). nerve: every child (Nerve names them
 // NAME_SEQUENCE). ZooKeeper's own "zookeeper" child of the root is never a member.
 bool isMemberName(std::string_view child, config::ServerSetFormat format);

@@ -361,7 +361,7 @@ InstanceSet ServerSetSource::currentSet() const {
     selectors.insert(selectors.end(), vector.selectors.begin(), vector.selectors.end());
   for (const auto& [name, state] : members_) {
     if (!state.member || !state.ip) continue;
-    // Any status but ALIVE drains the instance like a removal (DESIGN.md).
+    // Any status but ALIVE drains the instance like a removal (docs/discovery-formats.md).
     if (state.member->status != MemberStatus::kAlive) continue;
     Instance instance;
     instance.address = state.member->address;

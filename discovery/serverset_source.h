@@ -1,6 +1,6 @@
 #pragma once
 // `discovery: { serverset: PATH, endpoint: NAME, format: serverset|curator|nerve }`: the children
-// of a ZooKeeper node are the instances (DESIGN.md, "Discovery formats").
+// of a ZooKeeper node are the instances (docs/discovery-formats.md).
 //
 // Work follows the change, not the set: the children list is watched, and each member's data is
 // read (and watched) only when the member is new or its data changed; a removed child costs a map

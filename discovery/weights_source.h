@@ -1,5 +1,5 @@
 #pragma once
-// Operator weights shared through ZooKeeper (DESIGN.md, "Discovery formats", last paragraph):
+// Operator weights shared through ZooKeeper (docs/discovery-formats.md, "Operator weights"):
 // one persistent node per cluster (weights.zookeeper_path/CLUSTER, or the ServerSet's
 // vector_switchyard child), read and watched on the gateway's ZkSession, and written when an
 // operator changes a weight on any gateway. This class moves bytes: what they mean is

@@ -3,7 +3,7 @@
 //
 // The C client runs two threads of its own (network I/O and completions). Their callbacks do
 // nothing but copy the result and post it onto the control io_context, so every callback of this
-// class runs on the control thread and users need no locks (ARCHITECTURE.md, STYLE.md habit 5).
+// class runs on the control thread and users need no locks.
 //
 // Watches are the session's business, not the caller's: a read asked with `watch = true` arms a
 // ZooKeeper watch, and when it fires the event goes to the NodeWatcher registered for the event's

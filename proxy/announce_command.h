@@ -1,5 +1,5 @@
 #pragma once
-// `switchyard announce`: registers one instance in a ServerSet until SIGTERM/SIGINT (DESIGN.md,
+// `switchyard announce`: registers one instance in a ServerSet until SIGTERM/SIGINT (README.md,
 // "Command line"). This file is the command-line glue: the flags on a CLI11 subcommand, their
 // checks (bad flags: a clear message and exit status 2), and the control io_context on the main
 // thread that runs a ZkSession and a discovery::Announcer with signals through asio.

@@ -1,6 +1,6 @@
 #pragma once
 // `switchyard ctl --admin HOST:PORT [--token-file F] COMMAND`: operator commands against a
-// running gateway's admin API (DESIGN.md, "Command line"):
+// running gateway's admin API (docs/admin-api.md; README.md, "Command line"):
 //   clusters                         a table of every cluster's instances
 //   weight CLUSTER INSTANCE W        POST .../instances/INSTANCE/weight
 //   drain CLUSTER INSTANCE           POST .../instances/INSTANCE/drain

@@ -2,7 +2,7 @@
 // One upstream instance as one worker sees it: its idle keep-alive connections and its live
 // figures. Worker thread only. A host that leaves its set "departs": it gets no new request,
 // its idle connections close at once, and connections busy with a request close when their
-// response is done (DESIGN.md, "A departed instance drains").
+// response is done (docs/behaviour-under-churn.md, "A departed instance drains").
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>

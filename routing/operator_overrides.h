@@ -1,5 +1,5 @@
 #pragma once
-// Operator overrides (DESIGN.md, "Admin API" and "Discovery formats", last paragraph): weights
+// Operator overrides (docs/admin-api.md, docs/discovery-formats.md "Operator weights"): weights
 // and drains set through the admin API, per cluster and instance, and route splits, per listener
 // and route. ClusterManager applies them whenever it builds a ClusterSnapshot or a RouteTable, so
 // they survive every discovery update.

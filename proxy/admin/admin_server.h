@@ -1,6 +1,6 @@
 #pragma once
 // The admin listener: a small HTTP/1.1 server on the control thread (Beast), answering the admin
-// API of DESIGN.md. Not on the request path, so it favours plainness over speed.
+// API of docs/admin-api.md. Not on the request path, so it favours plainness over speed.
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>

@@ -1,5 +1,5 @@
 #pragma once
-// The admin API's mutating calls (DESIGN.md, "Admin API"), as values: a POST's path and body are
+// The admin API's mutating calls (docs/admin-api.md), as values: a POST's path and body are
 // parsed and checked against the running configuration and snapshot into an OperatorChange, or
 // into the 400/404 answer that says what is wrong (nothing is changed then). Pure functions.
 //

@@ -1,4 +1,4 @@
-// "Behaviour promised while tasks move" (DESIGN.md), end to end: a real ZooKeeper, members
+// The promises of docs/behaviour-under-churn.md, end to end: a real ZooKeeper, members
 // written as Aurora's executor writes them, the real gateway under steady load from a real
 // client, real backends. A rolling deploy of every instance, an instance dying without
 // deregistering, SIGHUP and SIGTERM of the gateway itself: no failed request.

@@ -1,7 +1,7 @@
-// ZooKeeper trouble is not an outage (DESIGN.md): the real gateway keeps routing to the last
-// known sets while its ZooKeeper is down (longer than the session timeout) or while the server it
-// is connected to dies, with traffic flowing and no failed request; afterwards it follows the
-// sets again.
+// ZooKeeper trouble is not an outage (docs/behaviour-under-churn.md): the real gateway keeps
+// routing to the last known sets while its ZooKeeper is down (longer than the session timeout) or
+// while the server it is connected to dies, with traffic flowing and no failed request;
+// afterwards it follows the sets again.
 
 #include <gtest/gtest.h>
 

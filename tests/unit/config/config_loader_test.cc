@@ -126,7 +126,8 @@ TEST(ConfigLoaderTest, MinimalFileGetsEveryDefault) {
   expected.clusters = {cluster};
   EXPECT_EQ(c, expected);
 
-  // And those defaults are DESIGN.md's, spelled out so that a changed initialiser shows here.
+  // And those defaults are docs/configuration.md's, spelled out so that a changed initialiser
+  // shows here.
   EXPECT_FALSE(c.zookeeper);
   EXPECT_EQ(c.workers, 0u);  // auto
   EXPECT_EQ(c.listeners[0].protocol, ListenerProtocol::kHttp);
@@ -217,7 +218,7 @@ TEST(ConfigLoaderTest, UnreadableFileIsOneErrorWithoutPlace) {
 }
 
 TEST(ConfigLoaderTest, EmptyStaticListIsAClusterWithNoInstances) {
-  // A placeholder cluster: the gateway answers 503 naming it (DESIGN.md, errors).
+  // A placeholder cluster: the gateway answers 503 naming it (docs/configuration.md).
   const Config c = loadValid(
       "listeners: [ { name: web, address: \"127.0.0.1:80\", routes: [ { cluster: none } ] } ]\n"
       "clusters: [ { name: none, discovery: { static: [] } } ]\n");

@@ -41,8 +41,8 @@ clusters:
       static: ["127.0.0.1:9001"]
 )";
 
-// DESIGN.md's example, made valid: every cluster a route names exists, ring_hash for hash_on,
-// an https listener for its tls, a tcp listener and every discovery kind.
+// A file with every section of docs/configuration.md, valid: every cluster a route names exists,
+// ring_hash for hash_on, an https listener for its tls, a tcp listener and every discovery kind.
 inline constexpr const char* kFull = R"(zookeeper:
   servers: "zk1:2181,zk2:2181/switchyard"
   session_timeout_ms: 8000
