@@ -149,7 +149,8 @@ TEST_F(ClusterManagerTest, HashedClustersCarryTheirTableBuiltOnceFromTheFinalWei
   // An operator weight is in the ring: 3 units of weight are 480 points.
   ASSERT_TRUE(manager.setClusterOverrides("ring", {{"127.0.0.1:9001", {.weight = 2.0}}}));
   EXPECT_EQ(published_.back()->clusters[0]->ring->points(), 3 * 160u);
-  ASSERT_TRUE(manager.setClusterOverrides("ring", {{"127.0.0.1:9001", {.drained = true}}}));
+  ASSERT_TRUE(manager.setClusterOverrides(
+      "ring", {{"127.0.0.1:9001", {.weight = std::nullopt, .drained = true}}}));
   EXPECT_EQ(published_.back()->clusters[0]->ring->points(), 160u);
   EXPECT_EQ(published_.back()->clusters[0]->ring->owners(), 1u);
 }

@@ -250,7 +250,9 @@ TEST_P(ConsistentHash, AnEndpointAWorkerScaledToZeroIsWalkedPastOnTheSharedTable
   int moved = 0;
   for (size_t k = 0; k < before.size(); ++k) {
     EXPECT_NE(after[k], gone);
-    if (before[k] != gone) EXPECT_EQ(after[k], before[k]) << "key " << k;  // nobody else's moves
+    if (before[k] != gone) {
+      EXPECT_EQ(after[k], before[k]) << "key " << k;  // nobody else's moves
+    }
     if (before[k] == gone) ++moved;
   }
   EXPECT_GT(moved, 500);  // about a fifth of the keys were its
