@@ -6,9 +6,11 @@
 #
 # What is used is found by scanning the sources, not listed by hand:
 #   - commands: the programs the C++ tests start (runCommand/spawn argv lists, `argv = {...}`),
-#     the commands of every shell script (command words, `$(...)`, `command -v NAME`, the words
-#     of a `for X in ...` loop that checks `command -v "$X"`, and the command arguments of the
-#     bench helpers listed in `wrappers` below), and what Python files run through subprocess;
+#     the commands of every shell script (command words, `$(...)`, `sh -c '...'`, `command -v
+#     NAME`, the words of a `for X in ...` loop that checks `command -v "$X"`, and the command
+#     arguments of the bench helpers listed in `wrappers` below), and what Python files run
+#     through subprocess. Not seen: a command kept in an array and run as "${cmd[@]}" (so far
+#     only apt-get, also run directly, and fresh-check's chroot, which every Debian system has);
 #   - Python modules: the imports of every .py file and of Python heredocs in shell scripts,
 #     resolved by /usr/bin/python3 (Debian's python3-* packages are for it, not for whatever
 #     python3 is first on PATH);
@@ -64,7 +66,8 @@ wrappers = {
 }
 # System commands that run their arguments: name -> options that take a value.
 RUNNERS = {"exec": set(), "nice": {"-n"}, "timeout": {"-s", "-k", "--signal", "--kill-after"},
-           "env": {"-u"}, "setsid": set(), "stdbuf": set(), "taskset": set(), "xargs": set()}
+           "env": {"-u"}, "setsid": set(), "stdbuf": set(), "taskset": set(), "xargs": set(),
+           "unshare": set()}
 # Words the scan finds in command position that are not programs: name -> why.
 NOT_COMMANDS = {
     "announce": "a switchyard subcommand (tests/integration/announce_test.cc builds its argv)",
@@ -271,6 +274,11 @@ def scan_shell_tokens(path, tokens, defined):
         use("command", name, path)
         if name == "chroot":  # what follows runs inside another root
             return end_of_command(j)
+        if name in ("sh", "bash") and j + 2 < n and tokens[j + 1] == "-c":
+            script = tokens[j + 2]
+            if len(script) > 1 and script[0] == script[-1] and script[0] in "'\"":
+                scan_shell(path, script[1:-1], defined)  # sh -c 'TEXT': TEXT's commands too
+            return j + 3
         if name in RUNNERS:  # the command it runs
             k = j + 1
             while k < n and tokens[k].startswith("-"):
