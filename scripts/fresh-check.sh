@@ -133,9 +133,15 @@ copy_checkout() {
   mkdir -p "$fs$src" || return
   git -C "$root" archive --format=tar HEAD | tar -x -C "$fs$src" || return
   echo "fresh-check: $(git -C "$root" log -1 --format='%h %s') -> $src"
-  # Java and the tests need /proc, ptys and POSIX shared memory.
+  # Debian's installer writes /etc/hosts on every machine; a bootstrapped root may lack it, and
+  # then "localhost" would not resolve there as it does on any real machine.
+  [[ -e $fs/etc/hosts ]] ||
+    printf '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' >"$fs/etc/hosts"
+  # Java and the tests need /proc, /sys (read-only), ptys and POSIX shared memory.
   mount -t proc proc "$fs/proc" || return
   mounted+=("$fs/proc")
+  mount -t sysfs -o ro sysfs "$fs/sys" || return
+  mounted+=("$fs/sys")
   mkdir -p "$fs/dev/pts" "$fs/dev/shm" || return
   mount --bind /dev/pts "$fs/dev/pts" || return
   mounted+=("$fs/dev/pts")
