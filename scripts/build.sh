@@ -39,6 +39,11 @@ fi
 
 launcher=()
 if command -v ccache >/dev/null; then launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi
+# ccache hashes the paths under the checkout relative to it and not the working directory, so a
+# second checkout of the same sources (CI's fresh clone, a worktree) reuses the objects of the
+# first instead of compiling everything again (about 25 minutes on 2 cores).
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$root}
+export CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-true}
 
 echo "build.sh: $build_type, sanitize=$sanitize, in $BUILD_DIR${targets[*]:+, target ${targets[*]}}"
 cmake -S "$root" -B "$BUILD_DIR" -G Ninja \
