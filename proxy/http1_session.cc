@@ -58,6 +58,9 @@ const config::Listener& Http1Session::listener() const {
 void Http1Session::start() {
   state_ = State::kIdle;
   setDeadline(listener().limits.idle_timeout_ms);
+  // Accepted while the worker drains (its backlog, or an accept that raced the close): one
+  // request, within the first-request grace.
+  if (worker_.draining()) drain();
   readClient();
 }
 
@@ -243,6 +246,7 @@ void Http1Session::completeRequest() {
 }
 
 void Http1Session::nextRequest() {
+  answered_ = true;
   // Reset the per-request state; the buffers keep their capacity.
   req_parser_.reset();
   method_.clear();
@@ -288,6 +292,14 @@ void Http1Session::abort() {
 
 void Http1Session::drain() {
   draining_ = true;
+  if (state_ == State::kIdle && !answered_) {
+    // A connection just accepted whose first request is on its way: closing it now would fail
+    // that request, which its client has no reason to retry (only a request on a kept-alive
+    // connection may meet a close). It gets kFirstRequestGrace to arrive, answered with
+    // Connection: close.
+    deadline_ = std::min(deadline_, Clock::now() + kFirstRequestGrace);
+    return;
+  }
   if (state_ == State::kIdle) return closeClient();
   if (state_ == State::kExchanging) exchange_->drain();
 }

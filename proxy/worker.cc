@@ -161,7 +161,13 @@ bool Worker::admitConnection(uint32_t li) {
 
 void Worker::accept(Acceptor& a) {
   a.acceptor.async_accept([this, &a](error_code ec, tcp::socket socket) {
-    if (ec == asio::error::operation_aborted || !a.acceptor.is_open()) return;
+    if (ec == asio::error::operation_aborted) return;
+    if (!a.acceptor.is_open()) {
+      // Accepted just before the drain closed the listener: the client was promised an answer
+      // (its session gets the draining rules: one request, Connection: close).
+      if (!ec && socket.is_open()) startSession(a.listener_index, std::move(socket));
+      return;
+    }
     if (ec) {
       // EMFILE and friends: back off until the next tick instead of spinning.
       spdlog::warn("worker {}: accept failed: {}", id_, ec.message());
