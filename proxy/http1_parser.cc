@@ -70,26 +70,38 @@ void Http1Parser<isRequest>::on_field_impl(http::field name, string_view name_st
     // Beast ignores a Transfer-Encoding whose last coding is not chunked; in a request the body
     // length is then unknowable (RFC 9112 6.3), so the request is refused, not guessed at.
     if (name == http::field::transfer_encoding) {
+      // The final coding is the last comma-separated token, without its optional whitespace:
+      // "xchunked" or "chunked;x" is not "chunked".
       auto v = f.value;
+      if (const auto comma = v.rfind(','); comma != std::string_view::npos)
+        v.remove_prefix(comma + 1);
+      while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
       while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
-      if (v.size() < 7 || !boost::beast::iequals(v.substr(v.size() - 7), "chunked"))
+      if (!boost::beast::iequals(v, "chunked"))
         events_.reject_reason = "Transfer-Encoding without chunked as the final coding";
       if (events_.version == 10) events_.reject_reason = "Transfer-Encoding in an HTTP/1.0 request";
     }
+    if (name == http::field::host) ++host_fields_;
   }
   events_.fields.push_back(f);
 }
 
 template <bool isRequest>
 void Http1Parser<isRequest>::on_header_impl(error_code&) {
+  if constexpr (isRequest) {
+    // RFC 9112 3.2: a server MUST answer 400 to an HTTP/1.1 request without a Host field, and
+    // to any request with more than one (two hops could each read another authority).
+    if (host_fields_ > 1) events_.reject_reason = "more than one Host field";
+    if (host_fields_ == 0 && events_.version == 11) events_.reject_reason = "no Host field";
+  }
   events_.header_done = true;
   events_.chunked = this->chunked();
   if (auto cl = this->content_length()) events_.content_length = *cl;
 }
 
 template <bool isRequest>
-void Http1Parser<isRequest>::on_body_init_impl(const boost::optional<std::uint64_t>&,
-                                               error_code&) {}
+void Http1Parser<isRequest>::on_body_init_impl(const boost::optional<std::uint64_t>&, error_code&) {
+}
 
 template <bool isRequest>
 std::size_t Http1Parser<isRequest>::on_body_impl(string_view body, error_code&) {

@@ -75,12 +75,14 @@ class Http1Parser final : public http::basic_parser<isRequest> {
   void on_finish_impl(boost::beast::error_code& ec) override;
 
   bool inInput(boost::beast::string_view v) const {
-    return v.empty() || (v.data() >= input_.data() && v.data() + v.size() <= input_.data() + input_.size());
+    return v.empty() ||
+           (v.data() >= input_.data() && v.data() + v.size() <= input_.data() + input_.size());
   }
 
   ParseEvents& events_;
   std::string_view input_;
   bool in_trailers_ = false;
+  uint32_t host_fields_ = 0;  // a request's Host fields: exactly one in HTTP/1.1 (RFC 9112 3.2)
 };
 
 extern template class Http1Parser<true>;

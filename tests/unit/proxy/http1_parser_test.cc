@@ -110,6 +110,33 @@ TEST(Http1Parser, FlagsTransferEncodingWithoutFinalChunked) {
   ASSERT_NE(p.ev.reject_reason, nullptr);
 }
 
+// RFC 9112 6.3: a request whose final transfer coding is not chunked has no knowable length.
+TEST(Http1Parser, FlagsTransferEncodingWhoseLastTokenIsNotExactlyChunked) {
+  for (const char* te : {"xchunked", "chunked, gzip", "chunked;q=1", "chunkedx", "gzip , x"}) {
+    auto& p = parseRequest(std::string("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: ") + te +
+                           "\r\n\r\n");
+    EXPECT_NE(p.ev.reject_reason, nullptr) << te;
+  }
+  for (const char* te : {"chunked", "gzip, chunked", "gzip,chunked", "CHUNKED"}) {
+    auto& p = parseRequest(std::string("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: ") + te +
+                           "\r\n\r\n0\r\n\r\n");
+    EXPECT_EQ(p.ev.reject_reason, nullptr)
+        << te << ": " << (p.ev.reject_reason ? p.ev.reject_reason : "");
+  }
+}
+
+// RFC 9112 3.2: 400 for an HTTP/1.1 request without Host, and for any with two.
+TEST(Http1Parser, FlagsAMissingOrRepeatedHost) {
+  EXPECT_STREQ(parseRequest("GET / HTTP/1.1\r\nX: y\r\n\r\n").ev.reject_reason, "no Host field");
+  EXPECT_STREQ(parseRequest("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n").ev.reject_reason,
+               "more than one Host field");
+  EXPECT_STREQ(parseRequest("GET / HTTP/1.0\r\nHost: a\r\nHost: a\r\n\r\n").ev.reject_reason,
+               "more than one Host field");
+  // HTTP/1.0 may omit it (the listener's address stands for it).
+  EXPECT_EQ(parseRequest("GET / HTTP/1.0\r\n\r\n").ev.reject_reason, nullptr);
+  EXPECT_EQ(parseRequest("GET / HTTP/1.1\r\nhost: a\r\n\r\n").ev.reject_reason, nullptr);
+}
+
 TEST(Http1Parser, RejectsObsFoldInARequest) {
   auto& p = parseRequest("GET / HTTP/1.1\r\nHost: h\r\nX-Long: a\r\n  b\r\n\r\n");
   EXPECT_EQ(p.ec, http::error::bad_obs_fold);
