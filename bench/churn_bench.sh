@@ -439,8 +439,9 @@ done
 
 {
   echo "Deploy safety, $(date -u +%Y-%m-%dT%H:%MZ): h2load --h1 -c $CLIENTS at ${rates[*]} req/s;" \
-    "Switchyard $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')" \
-    "($( ((TUNED)) && echo "TUNED config" || echo "minimal default config"), workers: $WORKERS)," \
+    "$("$SWITCHYARD_BIN" --version 2>/dev/null | head -1) (bench at" \
+    "$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?');" \
+    "$( ((TUNED)) && echo "TUNED config" || echo "minimal default config"), workers: $WORKERS)," \
     "$(haproxy -v | head -1 | cut -d' ' -f1-3) (SmartStack config), $(h2load --version | head -1);" \
     "steady ${STEADY_S} s; deploy ${STEP_S} s a step, announced ${ANNOUNCE_LEAD_S} s before" \
     "listening, ${DRAIN_S} s drain, ${AFTER_S} s after; kill -9 watched ${KILL_WATCH_S} s" \
