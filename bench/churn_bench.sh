@@ -138,10 +138,16 @@ mkdir -p "$raw"
 now_us() { date +%s%6N; }
 # event NAME: the scheduler's clock (the same epoch clock as h2load's per-request log).
 event() { echo "$1 $(now_us)" >>"$events"; }
+# nap SECONDS: sleep in the background and wait for it, so that a Ctrl-C (the INT trap) acts at
+# once rather than when a foreground sleep ends.
+nap() {
+  sleep "$1" &
+  wait "$!"
+}
 # sleep_until EPOCH_US
 sleep_until() {
   local left=$(($1 - $(now_us)))
-  ((left <= 0)) || sleep "$(printf '%d.%06d' $((left / 1000000)) $((left % 1000000)))"
+  ((left <= 0)) || nap "$(printf '%d.%06d' $((left / 1000000)) $((left % 1000000)))"
 }
 
 churn_zk_start "$tmp/zookeeper" || exit 1
@@ -224,7 +230,7 @@ run_deploy() {
     event "listen_new$i"
     stop_pids "${announce_pids[i]}"  # SIGTERM: the member is removed, then the announce exits
     event "deregistered_old$i"
-    sleep "$DRAIN_S"
+    nap "$DRAIN_S"
     stop_pids "${backend_pids[i]}"  # SIGTERM: nginx's fast shutdown closes its connections
     event "stopped_old$i"
     backend_pids[i]=$new_backend
@@ -232,7 +238,7 @@ run_deploy() {
     sleep_until $((deploy_start + (i + 1) * STEP_S * 1000000))
   done
   event deploy_done
-  sleep "$AFTER_S"
+  nap "$AFTER_S"
 }
 
 # run_kill: the host of one instance dies: its backend (nginx master and worker) and its announce,
@@ -248,7 +254,7 @@ run_kill() {
   done
   backend_pids[VICTIM]="" announce_pids[VICTIM]=""
   event killed
-  sleep "$KILL_WATCH_S"
+  nap "$KILL_WATCH_S"
 }
 
 # run_freeze: every process of one instance's backend stopped for FREEZE_S (the kernel keeps its
@@ -259,12 +265,12 @@ run_freeze() {
   # shellcheck disable=SC2086 # one PID a word
   kill -STOP $frozen
   event frozen
-  sleep "$FREEZE_S"
+  nap "$FREEZE_S"
   # shellcheck disable=SC2086
   kill -CONT $frozen
   frozen=""
   event continued
-  sleep "$AFTER_S"
+  nap "$AFTER_S"
 }
 
 # run_target SCENARIO RATE TARGET ROUND: one measured run with fresh backends, announces, proxy.
