@@ -19,6 +19,8 @@ packages=(
   curl wrk nghttp2-client haproxy nginx-light python3 procps
   # Python modules the test clients import (Debian's /usr/bin/python3, not the one first on PATH)
   python3-hpack
+  # the deploy-churn benchmark's Synapse stand-in (bench/lib/churn_synapse.py) watches ZooKeeper
+  python3-kazoo
   # used by name in tests and benchmarks but reached only through other packages' dependencies
   # (openssl: the test CA; iproute2: ss), or not at all (git: a benchmark's commit label; strace:
   # a benchmark's SYSCALLS=1 counts)
