@@ -258,6 +258,8 @@ int Server::run() {
   signals_.add(SIGINT);
   signals_.add(SIGHUP);
   waitSignal();
+  // After the signal handlers are in place: systemd may send SIGHUP as soon as it is told.
+  notifier_.serving(clusters_->ready());
   control_.run();
   for (auto& w : workers_) w->join();
   spdlog::info("switchyard stopped");
@@ -272,6 +274,7 @@ void Server::publish(std::shared_ptr<const routing::RoutingSnapshot> snapshot) {
     Worker* worker = w.get();
     worker->post([worker, snapshot] { worker->applySnapshot(snapshot); });
   }
+  notifier_.discoveryChanged(clusters_->ready());  // a source read for the first time publishes
 }
 
 void Server::collectStats(std::function<void(StatsReport)> done) {
@@ -416,7 +419,9 @@ void Server::waitSignal() {
   signals_.async_wait([this](error_code ec, int sig) {
     if (ec) return;
     if (sig == SIGHUP) {
+      notifier_.reloading();
       reload();
+      notifier_.reloaded();
       return waitSignal();
     }
     if (shutting_down_) {
@@ -484,6 +489,7 @@ void Server::reloadTls() {
 
 void Server::shutdown() {
   shutting_down_ = true;
+  notifier_.stopping();
   uint32_t grace_ms = 0;
   for (const auto& c : config_->clusters) grace_ms = std::max(grace_ms, c.drain_timeout_ms);
   if (grace_ms == 0) grace_ms = 30000;

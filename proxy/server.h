@@ -18,6 +18,7 @@
 #include "proxy/admin/admin_server.h"
 #include "proxy/health_checker.h"
 #include "proxy/listener_takeover.h"
+#include "proxy/service_notify.h"
 #include "proxy/worker.h"
 #include "routing/cluster_manager.h"
 #include "routing/shared_splits.h"
@@ -108,6 +109,7 @@ class Server final : public AdminBackend {
   bool handed_over_ = false;
   size_t workers_drained_ = 0;
   bool forced_stop_ = false;  // the drain never completed (see shutdown())
+  ServiceNotifier notifier_;  // systemd's READY=1, RELOADING=1, STOPPING=1
 };
 
 }  // namespace switchyard::proxy

@@ -25,6 +25,8 @@ packages=(
   # (openssl: the test CA; iproute2: ss), or not at all (git: a benchmark's commit label; strace:
   # a benchmark's SYSCALLS=1 counts)
   openssl iproute2 git strace
+  # sd_notify, for the Type=notify systemd unit
+  libsystemd-dev
 )
 
 case "${1:-}" in
