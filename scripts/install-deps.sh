@@ -27,6 +27,10 @@ packages=(
   openssl iproute2 git strace
   # sd_notify, for the Type=notify systemd unit
   libsystemd-dev
+  # the Debian package (scripts/package.sh) and its test (tests/package/): dpkg-shlibdeps and
+  # dpkg-buildflags, file (CPack looks for ELF files with it), lintian, systemd-analyze, adduser
+  # (the postinst runs it), logrotate (a real rotation of the snippet)
+  dpkg-dev file lintian systemd adduser logrotate
 )
 
 case "${1:-}" in
