@@ -74,6 +74,15 @@ NOT_COMMANDS = {
 }
 # Paths the scripts create themselves.
 NOT_PACKAGED = {"/usr/sbin/policy-rc.d": "written by install-deps.sh while it installs"}
+# Installed by our own .deb: tests/package/package_test.sh installs it, then checks these.
+NOT_PACKAGED.update({path: "the switchyard package's own" for path in [
+    "/usr/bin/switchyard",
+    "/usr/share/doc/switchyard/changelog.gz",
+    "/usr/share/doc/switchyard/copyright",
+    "/usr/share/doc/switchyard/examples/announce.conf.example",
+    "/usr/share/lintian/overrides/switchyard",
+    "/usr/share/man/man1/switchyard.1.gz",
+]})
 
 BASH_WORDS = set("""alias bg bind break builtin caller cd command compgen complete compopt
 continue declare dirs disown echo enable eval exec exit export false fc fg getopts hash help
