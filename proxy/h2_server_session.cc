@@ -70,10 +70,14 @@ struct H2ServerSession::Callbacks {
     }
     auto& h = st->head;
     if (!n.empty() && n[0] == ':') {
-      if (n == ":method") h.method.assign(v);
-      else if (n == ":scheme") h.scheme.assign(v);
-      else if (n == ":authority") h.authority.assign(v);
-      else if (n == ":path") h.path.assign(v);
+      if (n == ":method")
+        h.method.assign(v);
+      else if (n == ":scheme")
+        h.scheme.assign(v);
+      else if (n == ":authority")
+        h.authority.assign(v);
+      else if (n == ":path")
+        h.path.assign(v);
       return 0;
     }
     if (n == "content-length") {
@@ -145,8 +149,8 @@ struct H2ServerSession::Callbacks {
     }
   }
 
-  static int onDataChunk(nghttp2_session* session, uint8_t, int32_t stream_id,
-                         const uint8_t* data, size_t len, void* user_data) {
+  static int onDataChunk(nghttp2_session* session, uint8_t, int32_t stream_id, const uint8_t* data,
+                         size_t len, void* user_data) {
     auto& s = self(user_data);
     if (s.closed_) return 0;
     H2Stream* st = s.stream(stream_id);
@@ -280,16 +284,15 @@ void H2ServerSession::start() {
 void H2ServerSession::read() {
   if (reading_ || closed_ || (closing_ && !lingering_)) return;
   reading_ = true;
-  socket_.async_read_some(asio::buffer(in_),
-                          [self = shared_from_this()](error_code ec, std::size_t n) {
-                            self->onRead(ec, n);
-                          });
+  socket_.async_read_some(
+      asio::buffer(in_),
+      [self = shared_from_this()](error_code ec, std::size_t n) { self->onRead(ec, n); });
 }
 
 void H2ServerSession::onRead(error_code ec, std::size_t n) {
   reading_ = false;
   if (closed_) return;
-  if (ec) return abort();  // the client went away: its streams end with it
+  if (ec) return abort();         // the client went away: its streams end with it
   if (lingering_) return read();  // discarded: only the client's close is awaited
   if (closing_) return;
   if (!receive(in_.data(), n)) return;
@@ -374,10 +377,9 @@ void H2ServerSession::flush() {
   }
   if (out_.empty()) return maybeClose();
   writing_ = true;
-  asio::async_write(socket_, asio::buffer(out_),
-                    [self = shared_from_this()](error_code ec, std::size_t) {
-                      self->onWritten(ec);
-                    });
+  asio::async_write(
+      socket_, asio::buffer(out_),
+      [self = shared_from_this()](error_code ec, std::size_t) { self->onWritten(ec); });
 }
 
 void H2ServerSession::onWritten(error_code ec) {
@@ -419,19 +421,11 @@ void H2ServerSession::abort() {
 void H2ServerSession::drain() {
   if (draining_ || closed_) return;
   draining_ = true;
-  if (streams_.empty()) {
-    // Nothing in flight: the final GOAWAY at once, then close.
-    nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE,
-                          nghttp2_session_get_last_proc_stream_id(session_), NGHTTP2_NO_ERROR,
-                          nullptr, 0);
-    final_goaway_sent_ = true;
-    closing_ = true;
-    deadline_ = Clock::now() + kCloseLinger;
-  } else {
-    // Tell the client to open no more streams; the final GOAWAY follows a moment later.
-    nghttp2_submit_shutdown_notice(session_);
-    final_goaway_at_ = Clock::now() + kGoawayGrace;
-  }
+  // Tell the client to open no more streams; the final GOAWAY follows a moment later, even with
+  // nothing in flight: a stream the client sent meanwhile is then processed, not refused (it
+  // would fail, as a client need not retry a refused stream it may already have given up on).
+  nghttp2_submit_shutdown_notice(session_);
+  final_goaway_at_ = Clock::now() + kGoawayGrace;
   scheduleFlush();
 }
 

@@ -246,7 +246,6 @@ void Http1Session::completeRequest() {
 }
 
 void Http1Session::nextRequest() {
-  answered_ = true;
   // Reset the per-request state; the buffers keep their capacity.
   req_parser_.reset();
   method_.clear();
@@ -292,15 +291,13 @@ void Http1Session::abort() {
 
 void Http1Session::drain() {
   draining_ = true;
-  if (state_ == State::kIdle && !answered_) {
-    // A connection just accepted whose first request is on its way: closing it now would fail
-    // that request, which its client has no reason to retry (only a request on a kept-alive
-    // connection may meet a close). It gets kFirstRequestGrace to arrive, answered with
-    // Connection: close.
-    deadline_ = std::min(deadline_, Clock::now() + kFirstRequestGrace);
+  if (state_ == State::kIdle) {
+    // A request may be on its way (the first one of a connection just accepted, or the next one
+    // on a kept-alive connection): closing now would fail it. The connection gets kIdleGrace
+    // for it, answered with Connection: close (as HAProxy's idle-close-on-response), then closes.
+    deadline_ = std::min(deadline_, Clock::now() + kIdleGrace);
     return;
   }
-  if (state_ == State::kIdle) return closeClient();
   if (state_ == State::kExchanging) exchange_->drain();
 }
 

@@ -102,9 +102,8 @@ class Http1Session final : public DownstreamSession,
   State state_ = State::kIdle;
   TimePoint deadline_ = TimePoint::max();
   bool draining_ = false;
-  bool answered_ = false;  // a request was answered on this connection (it is a kept-alive one)
-  // While draining, how long a new connection's first request may take to arrive.
-  static constexpr std::chrono::milliseconds kFirstRequestGrace{1000};
+  // While draining, how long an idle connection's next (or first) request may take to arrive.
+  static constexpr std::chrono::milliseconds kIdleGrace{1000};
   bool first_bytes_ = true;  // nothing but (a prefix of) the HTTP/2 preface has arrived yet
 
   // The request being read.
