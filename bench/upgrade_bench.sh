@@ -50,7 +50,7 @@ TIME_LIMIT_S=570    # the whole run stays under 10 minutes: no target starts pas
 python=/usr/bin/python3
 load=$root/bench/lib/upgrade_load.py
 report=$root/bench/lib/upgrade_report.py
-backend_pid="" proxy_pid="" new_pid="" load_new_pid="" load_keepalive_pid="" load_h2c_pid=""
+backend_pid="" proxy_pid="" new_pid="" snap_pid="" load_new_pid="" load_keepalive_pid="" load_h2c_pid=""
 
 die() {
   echo "upgrade_bench: $*" >&2
@@ -117,16 +117,47 @@ mkdir -p "$raw"
 now_us() { date +%s%6N; }
 event() { echo "$1 $(now_us)" >>"$events"; }
 
-# wait_gone SECONDS PID...: until every PID has exited (or is a zombie); 1 on timeout.
-wait_gone() {
-  local deadline=$((SECONDS + $1)) pid
+# snapshot_old FILE PID...: what the old processes still hold (their TCP sockets, with timers),
+# for a slow upgrade's post-mortem. Sockets are matched by inode: `ss -p` walks every process's
+# descriptors and takes seconds on a busy machine.
+snapshot_old() {
+  local file=$1 pid p inodes
   shift
+  {
+    for pid in "$@"; do
+      for p in $(proc_tree "$pid"); do
+        echo "# $p $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)"
+        inodes=$(find "/proc/$p/fd" -maxdepth 1 -lname 'socket:*' -printf '%l\n' 2>/dev/null |
+          tr -dc '0-9\n' | paste -sd'|')
+        [[ -z $inodes ]] || ss -Htanoe | grep -E " ino:($inodes) " || true
+      done
+    done
+  } >"$file" 2>&1
+}
+
+# wait_old DIR I NEWPID PID...: until every old PID has exited (1 when UPGRADE_WAIT_S from the
+# upgrade's start has passed: the caller's `deadline`); dies if NEWPID (when not empty) exits
+# meanwhile. After 3 s, what the old processes still hold goes to DIR/upgrade-I-slow.txt (taken
+# in the background, so that the exit is still seen when it happens).
+wait_old() {
+  local dir=$1 i=$2 newpid=$3 pid snap=$((SECONDS + 3)) snap_pid="" status=0
+  shift 3
   for pid in "$@"; do
     while alive "$pid"; do
-      ((SECONDS < deadline)) || return 1
+      [[ -z $newpid ]] || alive "$newpid" ||
+        die "upgrade $i: the new process exited: $(tail -n 5 "$dir/proxy-$i.log" 2>/dev/null)"
+      ((SECONDS < deadline)) || { status=1 && break 2; }
+      if [[ -z $snap_pid ]] && ((SECONDS >= snap)); then
+        start_bg snap /dev/null snapshot_old "$dir/upgrade-$i-slow.txt" "$@"
+      fi
       sleep 0.02
     done
   done
+  if [[ -n $snap_pid ]]; then
+    wait "$snap_pid" 2>/dev/null || true
+    forget_pid "$snap_pid"
+  fi
+  return "$status"
 }
 
 # reap PID: collects a child that has exited; its exit status in reaped_status.
@@ -166,11 +197,7 @@ upgrade_switchyard() {
     --takeover-socket "$dir/takeover.sock"
   proxy_pid=$new_pid
   local deadline=$((SECONDS + UPGRADE_WAIT_S))
-  while alive "$old"; do
-    alive "$new_pid" || die "upgrade $i: the new switchyard exited: $(tail -n 5 "$dir/proxy-$i.log")"
-    ((SECONDS < deadline)) || return 1
-    sleep 0.02
-  done
+  wait_old "$dir" "$i" "$new_pid" "$old" || return 1
   reap "$old"
   ((reaped_status == 0)) || echo "upgrade_bench: upgrade $i: the old switchyard exited" \
     "with $reaped_status (log: $(tail -n 2 "$dir/proxy-$((i - 1)).log"))" >&2
@@ -197,11 +224,7 @@ upgrade_haproxy() {
     -sf "$old"
   proxy_pid=$new_pid
   local deadline=$((SECONDS + UPGRADE_WAIT_S))
-  while alive "$old"; do
-    alive "$new_pid" || die "upgrade $i: the new haproxy exited: $(tail -n 5 "$dir/proxy-$i.log")"
-    ((SECONDS < deadline)) || return 1
-    sleep 0.02
-  done
+  wait_old "$dir" "$i" "$new_pid" "$old" || return 1
   reap "$old"
 }
 
@@ -226,7 +249,7 @@ upgrade_haproxy-mw() {
     [[ -n $new ]] || sleep 0.02
   done
   # shellcheck disable=SC2086 # one PID a word
-  wait_gone $((deadline - SECONDS)) $olds
+  wait_old "$dir" "$i" "$proxy_pid" $olds
 }
 
 start_nginx() {
@@ -266,7 +289,7 @@ upgrade_nginx() {
   kill -WINCH "$old"  # the old workers stop accepting and finish what they serve
   kill -QUIT "$old"   # the old master then exits with them
   proxy_pid=$new
-  wait_gone $((deadline - SECONDS)) "$old"
+  wait_old "$dir" "$i" "$new" "$old"
 }
 
 # --- one target -----------------------------------------------------------------------------
@@ -304,9 +327,12 @@ run_target() {
   sleep "$DURATION"
 
   for ((i = 1; i <= UPGRADES; i++)); do
-    event "upgrade_${i}_start"
+    local t_start
+    t_start=$(now_us)
+    echo "upgrade_${i}_start $t_start" >>"$events"
     if "upgrade_$target" "$dir" "$i"; then
       event "upgrade_${i}_end"
+      echo "upgrade_bench: $target upgrade $i: $(((($(now_us) - t_start) / 1000))) ms" >&2
     else
       event "upgrade_${i}_end"
       event "upgrade_${i}_failed"
@@ -335,7 +361,7 @@ run_target() {
     awk -F'\t' '$2 > 50000' "$dir/load/$kind.tsv" >"$raw/$target/$kind-slow.tsv"  # over 50 ms
   done
   cp "$events" "$dir"/load/*.json "$raw/$target/"
-  cp "$dir"/*.log "$dir"/*.cfg "$dir"/*.yaml "$dir"/*.conf "$raw/$target/" 2>/dev/null || true
+  cp "$dir"/*.log "$dir"/*.txt "$dir"/*.cfg "$dir"/*.yaml "$dir"/*.conf "$raw/$target/" 2>/dev/null || true
 
   if [[ $target == nginx ]]; then
     stop_nginx_daemons
