@@ -70,7 +70,7 @@ for target in "${targets[@]}"; do
     switchyard)
       [[ -x $SWITCHYARD_BIN ]] ||
         die "no $SWITCHYARD_BIN (build the switchyard target in Release, or SWITCHYARD_BIN=PATH)"
-      "$SWITCHYARD_BIN" serve --help 2>&1 | grep -q -- --takeover-socket ||
+      [[ $("$SWITCHYARD_BIN" serve --help 2>&1 || true) == *--takeover-socket* ]] ||
         die "$SWITCHYARD_BIN has no 'serve --takeover-socket' (binary upgrades): too old"
       ;;
     *) die "unknown target '$target' (switchyard, haproxy, haproxy-mw, nginx)" ;;
