@@ -390,8 +390,13 @@ sy_rev=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')
     "${DURATION} s steady; clients throughout: $RATE new connections/s (one request each)," \
     "$KA_CONNS HTTP/1.1 keep-alive connections x $KA_RATE req/s, $H2_CONNS h2c connections x" \
     "$H2_RATE req/s; per-request timeout ${TIMEOUT_S} s; $THREADS thread(s) per proxy."
-  echo "Switchyard $sy_rev, $(haproxy -v | head -1 | cut -d' ' -f1-3), $("$nginx_bin" -v 2>&1 |
-    cut -d' ' -f3)."
+  if [[ " ${targets[*]} " == *" switchyard "* ]]; then
+    echo "Switchyard: \`${SWITCHYARD_BIN#"$root"/}\`, checkout at $sy_rev;" \
+      "$(haproxy -v | head -1 | cut -d' ' -f1-3), $("$nginx_bin" -v 2>&1 | cut -d' ' -f3)."
+  else
+    echo "Switchyard not run (checkout at $sy_rev); $(haproxy -v | head -1 | cut -d' ' -f1-3)," \
+      "$("$nginx_bin" -v 2>&1 | cut -d' ' -f3)."
+  fi
   echo
   "$python" "$report" table "$results"
 } | tee "$table"
