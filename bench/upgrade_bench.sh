@@ -21,6 +21,7 @@
 # Knobs (environment): TARGETS="haproxy haproxy-mw nginx switchyard" UPGRADES=10 GAP_S=1.5
 # RATE=200 (new connections/s) KA_CONNS=20 KA_RATE=10 H2_CONNS=4 H2_RATE=50 DURATION=10
 # (steady seconds before the upgrades) AFTER_S=3 UPGRADE_WAIT_S=20 TIMEOUT_S=5 THREADS=1
+# HAPROXY_IDLE_CLOSE_ON_RESPONSE=0 (1: HAProxy's `option idle-close-on-response`)
 # SWITCHYARD_BIN=build/switchyard OUT_DIR=bench/out
 set -euo pipefail
 
@@ -43,6 +44,7 @@ AFTER_S=${AFTER_S:-3}
 UPGRADE_WAIT_S=${UPGRADE_WAIT_S:-20}
 TIMEOUT_S=${TIMEOUT_S:-5}
 THREADS=${THREADS:-1}
+HAPROXY_IDLE_CLOSE_ON_RESPONSE=${HAPROXY_IDLE_CLOSE_ON_RESPONSE:-0}
 SWITCHYARD_BIN=${SWITCHYARD_BIN:-$root/build/switchyard}
 OUT_DIR=${OUT_DIR:-$root/bench/out}
 WARM_S=2            # load before the steady window (connections opened, pools warm)
@@ -80,6 +82,7 @@ for n in UPGRADES RATE KA_CONNS KA_RATE H2_CONNS H2_RATE DURATION AFTER_S UPGRAD
   TIMEOUT_S THREADS; do
   [[ ${!n} =~ ^[0-9]+$ ]] && ((${!n} > 0)) || die "$n must be a positive integer (got '${!n}')"
 done
+[[ $HAPROXY_IDLE_CLOSE_ON_RESPONSE =~ ^[01]$ ]] || die "HAPROXY_IDLE_CLOSE_ON_RESPONSE must be 0 or 1"
 [[ $GAP_S =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "GAP_S must be a number of seconds (got '$GAP_S')"
 
 tmp=$(mktemp -d /tmp/switchyard-upgrade-bench.XXXXXX)
@@ -211,6 +214,12 @@ write_upgrade_haproxy() {
   sed -i "s|^  pidfile .*|&\n  stats socket $dir/haproxy.sock mode 600 level admin expose-fd listeners|" \
     "$dir/haproxy.cfg"
   grep -q 'expose-fd listeners' "$dir/haproxy.cfg" || die "no stats socket in $dir/haproxy.cfg"
+  if ((HAPROXY_IDLE_CLOSE_ON_RESPONSE)); then
+    # Not the default: at soft-stop, an idle keep-alive connection is kept until its next
+    # request, answered with Connection: close, instead of being closed at once.
+    sed -i 's|^  option http-keep-alive$|&\n  option idle-close-on-response|' "$dir/haproxy.cfg"
+    grep -q 'idle-close-on-response' "$dir/haproxy.cfg" || die "no idle-close-on-response in $dir"
+  fi
   haproxy -c -f "$dir/haproxy.cfg" >"$dir/check.log" 2>&1 ||
     die "haproxy refuses the configuration: $(cat "$dir/check.log")"
 }
@@ -383,13 +392,15 @@ for target in "${targets[@]}"; do
   run_target "$target"
 done
 
+haproxy_note=""
+((HAPROXY_IDLE_CLOSE_ON_RESPONSE)) && haproxy_note="; HAProxy with option idle-close-on-response"
 sy_rev=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')
 {
   echo "Binary upgrades under load, $(date -u +%Y-%m-%dT%H:%MZ), $(grep -m1 'model name' \
     /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'): $UPGRADES upgrades ${GAP_S} s apart after" \
     "${DURATION} s steady; clients throughout: $RATE new connections/s (one request each)," \
     "$KA_CONNS HTTP/1.1 keep-alive connections x $KA_RATE req/s, $H2_CONNS h2c connections x" \
-    "$H2_RATE req/s; per-request timeout ${TIMEOUT_S} s; $THREADS thread(s) per proxy."
+    "$H2_RATE req/s; per-request timeout ${TIMEOUT_S} s; $THREADS thread(s) per proxy$haproxy_note."
   if [[ " ${targets[*]} " == *" switchyard "* ]]; then
     echo "Switchyard: \`${SWITCHYARD_BIN#"$root"/}\`, checkout at $sy_rev;" \
       "$(haproxy -v | head -1 | cut -d' ' -f1-3), $("$nginx_bin" -v 2>&1 | cut -d' ' -f3)."
