@@ -52,6 +52,8 @@ TIME_LIMIT_S=570    # the whole run stays under 10 minutes: no target starts pas
 python=/usr/bin/python3
 load=$root/bench/lib/upgrade_load.py
 report=$root/bench/lib/upgrade_report.py
+# Set by start_bg; the load clients' are read through ${!name}.
+# shellcheck disable=SC2034
 backend_pid="" proxy_pid="" new_pid="" snap_pid="" load_new_pid="" load_keepalive_pid="" load_h2c_pid=""
 
 die() {
@@ -341,7 +343,7 @@ run_target() {
     echo "upgrade_${i}_start $t_start" >>"$events"
     if "upgrade_$target" "$dir" "$i"; then
       event "upgrade_${i}_end"
-      echo "upgrade_bench: $target upgrade $i: $(((($(now_us) - t_start) / 1000))) ms" >&2
+      echo "upgrade_bench: $target upgrade $i: $((($(now_us) - t_start) / 1000)) ms" >&2
     else
       event "upgrade_${i}_end"
       event "upgrade_${i}_failed"
