@@ -273,10 +273,13 @@ def scan_shell_tokens(path, tokens, defined):
                 first, every = wrappers[name]
                 args = [t for t in tokens[j + 1:end_of_command(j)]]
                 for k, a in enumerate(args[first:]):
-                    if plain(a) and not a.startswith("-"):
+                    # A function of ours run by the wrapper is no program to install.
+                    if plain(a) and not a.startswith("-") and plain(a) not in defined:
                         use("command", plain(a), path)
                     if not every:
                         break
+            if name in ("local", "declare", "typeset", "readonly", "export"):
+                return end_of_command(j)  # variable names and values, no command
             if name == "command" and j + 2 < n and tokens[j + 1] in ("-v", "-V") and plain(tokens[j + 2]):
                 use("command", plain(tokens[j + 2]), path)
             return j + 1
