@@ -86,6 +86,13 @@ bool isListeningTcp(int fd) {
 
 }  // namespace
 
+boost::asio::ip::tcp protocolOf(int fd) {
+  sockaddr_storage addr{};
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  return addr.ss_family == AF_INET6 ? boost::asio::ip::tcp::v6() : boost::asio::ip::tcp::v4();
+}
+
 // ---------------------------------------------------------------------------------------------
 // The new process.
 

@@ -17,6 +17,7 @@
 // A new process that fails before READY leaves the old one serving as if nothing happened.
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <chrono>
 #include <functional>
@@ -36,6 +37,9 @@ struct HandedSocket {
   std::string address;  // as configured, HostPort::str(): how the new process matches it
   int fd = -1;          // owned by whoever holds the HandedSocket list (see TakenSockets)
 };
+
+// The address family of a listening socket handed over, for adopting it in an acceptor.
+boost::asio::ip::tcp protocolOf(int fd);
 
 // The new process's side. Blocking, at start-up only, each step bounded by a timeout.
 class TakeoverClient {

@@ -154,12 +154,9 @@ Result<bool> Server::bindListener(uint32_t li) {
   const auto& l = config_->listeners[li];
   const std::string address = l.address.str();
   auto adopt = [&](Worker& w, int fd) -> Result<bool> {
-    sockaddr_storage addr{};
-    socklen_t len = sizeof addr;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
     tcp::acceptor a(w.context());
     error_code ec;
-    a.assign(addr.ss_family == AF_INET6 ? tcp::v6() : tcp::v4(), fd, ec);
+    a.assign(protocolOf(fd), fd, ec);
     if (ec) {
       ::close(fd);
       return makeError("listener " + l.name + ": socket handed over: " + ec.message());

@@ -1,7 +1,5 @@
 #include "proxy/admin/admin_server.h"
 
-#include <sys/socket.h>
-
 #include <boost/asio/ip/address.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
@@ -11,6 +9,7 @@
 
 #include "config/config_yaml.h"
 #include "proxy/admin/admin_render.h"
+#include "proxy/listener_takeover.h"
 
 namespace switchyard::proxy {
 
@@ -193,10 +192,7 @@ Result<tcp::endpoint> AdminServer::start(const HostPort& address) {
 
 Result<tcp::endpoint> AdminServer::adopt(int fd) {
   error_code ec;
-  sockaddr_storage addr{};
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  acceptor_.assign(addr.ss_family == AF_INET6 ? tcp::v6() : tcp::v4(), fd, ec);
+  acceptor_.assign(protocolOf(fd), fd, ec);
   if (ec) return makeError("admin socket handed over: " + ec.message());
   accept();
   return acceptor_.local_endpoint();
